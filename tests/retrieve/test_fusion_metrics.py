@@ -1,0 +1,95 @@
+"""Fusion and ranking metrics on hand-made cases."""
+
+import math
+
+import pytest
+
+from pipelines.retrieve.fusion import Hit, fuse, normalise
+from pipelines.retrieve.metrics import ndcg_at, percentile, recall_at, reciprocal_rank, spans_overlap
+
+pytestmark = pytest.mark.unit
+
+
+def test_recall_mrr_ndcg_by_hand() -> None:
+    ranking = [False, True, False, True]
+    assert recall_at(ranking, 1) == 0.0 and recall_at(ranking, 2) == 1.0
+    assert reciprocal_rank(ranking) == 0.5
+    assert ndcg_at(ranking, 10) == 1.0  # two relevant hits are capped at the ideal
+    assert ndcg_at([False, True], 10) == pytest.approx(1 / math.log2(3))
+    assert reciprocal_rank([False, False]) == 0.0 and ndcg_at([], 10) == 0.0
+
+
+def test_span_overlap_and_percentiles() -> None:
+    assert spans_overlap(10, 20, 19.5, 30)
+    assert not spans_overlap(10, 20, 21, 30)
+    assert spans_overlap(10, 20, 21, 30, slack=1.0)
+    assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([5], 95) == 5 and percentile([], 50) == 0.0
+
+
+def test_normalise_keeps_scores_in_unit_range() -> None:
+    assert normalise([10.0, 5.0, 0.0]) == [1.0, 0.5, 0.0]
+    assert normalise([0.8, 0.7, 0.9], "minmax") == pytest.approx([0.5, 0.0, 1.0])
+    assert normalise([1.3, -0.2], "clip") == [1.0, 0.0]
+    assert normalise([3.0, 3.0], "minmax") == [1.0, 1.0]
+
+
+def _hit(channel: str, source: int, score: float, t0=None, t1=None, kind="segment", page=None) -> Hit:
+    return Hit(channel, kind, row_id=hash((channel, source, t0, page)) % 10_000, source_id=source, score=score,
+               t0=t0, t1=t1, page=page, text=f"{channel}-{source}")
+
+
+def test_sum_fusion_takes_each_channels_best_hit_per_source() -> None:
+    hits = [
+        # Source 1: many mediocre keyword hits; source 2: one strong hit in two channels.
+        *[_hit("keyword", 1, 0.4, t0=float(i), t1=i + 1.0) for i in range(0, 50, 5)],
+        _hit("keyword", 2, 1.0, t0=3, t1=6),
+        _hit("dense", 2, 0.9, t0=3, t1=6),
+        _hit("dense", 1, 0.5, t0=0, t1=2),
+    ]
+    ranked = fuse(hits, granularity="source")
+    assert [r.source_id for r in ranked] == [2, 1]
+    assert ranked[0].score == pytest.approx(1.9) and ranked[1].score == pytest.approx(0.9)
+    assert ranked[0].channels == {"keyword": 1.0, "dense": 0.9}
+
+
+def test_weights_change_the_order() -> None:
+    hits = [_hit("keyword", 1, 1.0, t0=0, t1=1), _hit("dense", 2, 0.8, t0=0, t1=1)]
+    assert fuse(hits)[0].source_id == 1
+    assert fuse(hits, weights={"dense": 2.0})[0].source_id == 2
+
+
+def test_rrf_rewards_agreement_between_channels() -> None:
+    hits = [
+        _hit("keyword", 1, 1.0, t0=0, t1=1), _hit("keyword", 2, 0.9, t0=0, t1=1),
+        _hit("dense", 2, 1.0, t0=0, t1=1), _hit("dense", 3, 0.9, t0=0, t1=1),
+    ]
+    ranked = fuse(hits, rule="rrf")
+    assert ranked[0].source_id == 2
+    assert ranked[0].score == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_moments_merge_overlaps_and_keep_keyframes_and_pages() -> None:
+    keyframe = Hit("visual", "keyframe", row_id=7, source_id=1, score=0.9, t0=12.0, t1=12.0, keyframe_id=7)
+    hits = [
+        _hit("keyword", 1, 1.0, t0=10, t1=14),
+        _hit("dense", 1, 0.5, t0=13, t1=16),  # overlaps the first: same moment
+        keyframe,  # inside that moment
+        _hit("dense", 1, 0.7, t0=40, t1=44),  # a separate moment
+        _hit("dense", 1, 0.8, kind="caption"),  # captions rank sources, not moments
+        _hit("keyword", 5, 0.6, kind="chunk", page=3),
+        _hit("dense", 5, 0.6, kind="chunk", page=3),
+        _hit("dense", 5, 0.2, kind="chunk", page=4),
+    ]
+    moments = fuse(hits, granularity="moment")
+    first = moments[0]
+    assert (first.source_id, first.t0, first.t1) == (1, 10, 16)
+    assert first.keyframe_id == 7 and first.score == pytest.approx(1.0 + 0.5 + 0.9)
+    spans = {(m.source_id, m.t0, m.t1, m.page) for m in moments}
+    assert (1, 40, 44, None) in spans and (5, None, None, 3) in spans and (5, None, None, 4) in spans
+    assert len(moments) == 4
+    page3 = next(m for m in moments if m.page == 3)
+    assert page3.score == pytest.approx(1.2)
+
+
+def test_empty_input_gives_empty_ranking() -> None:
+    assert fuse([], granularity="moment") == [] and fuse([], rule="rrf") == []
