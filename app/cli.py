@@ -94,6 +94,19 @@ def models_prepare(
         raise typer.Exit(1)
 
 
+@app.command("demo-corpus")
+def demo_corpus(out: Annotated[Path, typer.Argument(help="Folder to write the corpus into.")]) -> None:
+    """Build the demo corpus: narrated videos, documents and labelled queries."""
+    from pipelines.demo import build_demo_corpus
+
+    manifest = build_demo_corpus(out)
+    queries = sum(n for key, n in manifest.query_counts.items() if key.startswith("lang:"))
+    console.print(f"[green]demo corpus ready[/] in {out}: {len(manifest.videos)} videos, "
+                  f"{len(manifest.documents)} documents, {queries} labelled queries ({manifest.queries_file})")
+    for skipped in manifest.skipped:
+        console.print(f"[yellow]skipped[/] {skipped}")
+
+
 # Verbs owned by other folders live in app/commands/<area>.py, each with a
 # `register(app)` that adds its commands; only built verbs are registered.
 COMMAND_MODULES: list[str] = []

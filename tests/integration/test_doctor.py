@@ -62,5 +62,5 @@ def test_config_prints_values_and_sources(argus_home: Path, tmp_path: Path) -> N
 def test_unbuilt_verbs_are_not_offered() -> None:
     result = _argus("--help")
     assert result.returncode == 0
-    for verb in ("doctor", "config", "models"):
+    for verb in ("doctor", "config", "models", "demo-corpus"):
         assert verb in result.stdout
