@@ -85,6 +85,68 @@ class Settings(BaseSettings):
     max_duration_s: float = Field(4 * 3600, description="Media longer than this is refused.")
     threads: int = Field(2, description="CPU threads for model runtimes.")
 
+    # Media analysis: speech recognition, keyframe selection and per-keyframe vision.
+    asr_beam_size: int = Field(2, description="Whisper beam width (1: greedy; 5 cost ~10% more CPU and was no more accurate here).")
+    asr_window_s: float = Field(24.0, description="Whisper window; VAD speech is packed into windows up to this long. Whisper's "
+                                "encoder always reads 30 s, so 15 s windows (the seed's) cost ~25% more CPU on continuous speech.")
+    asr_overlap_s: float = Field(2.0, description="Overlap between consecutive windows cut inside continuous speech.")
+    asr_merge_gap_s: float = Field(1.5, description="Speech spans closer than this share a window.")
+    asr_no_repeat_ngram_size: int = Field(8, description="Forbid repeating any token n-gram within a window (stops loops); 0: off.")
+    asr_repetition_penalty: float = Field(1.0, description="Whisper repetition penalty (>1 discourages repeated tokens).")
+    vad_threshold: float = Field(0.5, description="Silero VAD speech probability threshold.")
+    keyframe_top_k: int = Field(5, description="Most-changed frames kept per video (the seed's top-5), besides coverage frames.")
+    keyframe_interval_s: float = Field(10.0, description="Every stretch this long without a keyframe gets its most-changed frame.")
+    keyframe_sample_fps: float = Field(4.0, description="Frames per second compared for frame differencing.")
+    keyframe_dedup_cosine: float = Field(0.9, description="Keyframes whose image embeddings are this similar may be duplicates...")
+    keyframe_dedup_max_change: float = Field(3.0, description="...when they also differ by less than this mean grayscale difference (0-255).")
+    keyframe_max_width: int = Field(640, description="Keyframe JPEG width (the visual stage reads these JPEGs).")
+    detector_min_score: float = Field(0.5, description="COCO detections below this score are dropped.")
+    tag_min_score: float = Field(0.1, description="ImageNet tags below this probability are dropped.")
+
+    # Ingestion jobs: the batch runner, document chunking and index publishing.
+    ingest_workers: int = Field(1, description="Files `argus ingest` processes in parallel (worker processes).")
+    ingest_engine: Literal["local", "ray"] = Field("local", description="Where files are processed: local processes or Ray.")
+    ray_address: str | None = Field(None, description="Ray cluster to join with --engine ray; empty: start a local Ray.")
+    chunk_tokens: int = Field(256, description="Document chunk size in chat-LLM tokens.")
+    chunk_overlap_tokens: int = Field(48, description="Tokens shared by neighbouring chunks.")
+    index_publish_interval_s: float = Field(30.0, description="During a batch, publish new index versions at most this often.")
+    compose_captions: bool = Field(False, description="Without a VLM, have the chat LLM compose video captions "
+                                   "from transcript and keyframe findings (starts the LLM engine; slow on CPU).")
+
+    # Agents: the LangGraph team, its budgets and the code sandbox.
+    agent_max_steps: int = Field(6, description="Plan steps executed per run; the rest are reported as not done.")
+    agent_max_replans: int = Field(1, description="Times the planner may re-plan after failed steps.")
+    agent_recursion_limit: int = Field(40, description="LangGraph super-steps per run (graph recursion limit).")
+    agent_max_tokens: int = Field(12000, description="LLM tokens (prompt + completion) per run.")
+    agent_node_max_tokens: int = Field(384, description="Completion budget of one agent LLM call.")
+    agent_search_k: int = Field(4, description="Evidence items one knowledge-base search returns to the researcher.")
+    agent_review_plan: bool = Field(False, description="Pause after planning for a person to accept or edit the plan.")
+    sandbox_runner: Literal["process", "container"] = Field(
+        "process", description="process: a limited local subprocess; container: docker run (docker-compose deployment).")
+    sandbox_image: str = Field("argus:latest", description="Image of the container runner (needs pandas, numpy, matplotlib).")
+    sandbox_wall_s: float = Field(60.0, description="Wall-clock limit of one sandboxed snippet.")
+    sandbox_cpu_s: float = Field(20.0, description="CPU-time limit of one sandboxed snippet.")
+    sandbox_memory_mb: int = Field(1024, description="Address-space limit of one sandboxed snippet.")
+    sandbox_file_mb: int = Field(20, description="Largest file a snippet may write.")
+    sandbox_max_processes: int = Field(16, description="Process cap (container runner; non-root local runs).")
+    sandbox_modules: list[str] = Field(
+        ["pandas", "numpy", "matplotlib", "math", "statistics", "json", "csv", "datetime", "re",
+         "collections", "itertools", "functools", "decimal", "fractions", "random", "textwrap", "string"],
+        description="Top-level modules a snippet may import.")
+
+    # Legal tool: the charge classifier, its precedent base and the sentencing step (models/legal).
+    legal_data: Path | None = Field(None, description="CAIL2018-format training file (train.jsonl); its folder "
+                                    "holds accu.txt. Default data of `argus legal` verbs and source of the precedent base.")
+    legal_attn_implementation: str = Field("argus_attention", description="Attention of the legal classifier: the "
+                                           "project's kernels; 'sdpa' only to bypass them.")
+    legal_max_tokens: int = Field(128, description="Classifier input length (tokens) for new trainings.")
+    legal_batch_size: int = Field(8, description="Classifier batch size (training and inference).")
+    legal_min_confidence: float = Field(0.2, description="Below this classifier probability no charge is identified.")
+    legal_min_similarity: float = Field(0.8, description="Precedents less similar (cosine) than this are not used.")
+    legal_precedents: int = Field(5, description="Precedents shown to the sentencing LLM.")
+    legal_min_filtered: int = Field(3, description="Fewer same-charge precedents than this: search all charges.")
+    legal_sentencing_runs: int = Field(3, description="Structured sentencing calls merged by vote / median.")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -116,6 +178,10 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.home / "media"
+
+    @property
+    def legal_dir(self) -> Path:
+        return self.home / "legal"
 
     @property
     def log_dir(self) -> Path:

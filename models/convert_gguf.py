@@ -17,8 +17,8 @@ from models.registry import DERIVERS, QWEN_GGUF_NAME
 
 def convert_gguf_to_hf(source: Path, target: Path) -> None:
     """Write `target` (config, tokenizer, safetensors) from the GGUF in `source`."""
+    import models.torchvision_guard  # noqa: F401, I001  (before transformers, which imports torchvision)
     import torch
-    import models.torchvision_guard  # noqa: F401  (transformers imports torchvision when present)
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     gguf = source / QWEN_GGUF_NAME if source.is_dir() else source

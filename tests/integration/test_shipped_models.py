@@ -47,9 +47,8 @@ def test_text_embedding_is_multilingual() -> None:
 
 
 def test_chat_llm_conversion_answers_a_question() -> None:
+    import models.torchvision_guard  # noqa: F401, I001  (before transformers, which imports torchvision)
     import torch
-
-    import models.torchvision_guard  # noqa: F401
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = Path(resolve("chat_llm"))

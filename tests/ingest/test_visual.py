@@ -1,0 +1,96 @@
+"""What keyframes show, read by the shipped detector, classifier and OCR models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from synth import PHOTOS, photo, write_video
+
+from app.types import Keyframe
+from models.vision import COCO_LABELS
+from pipelines.ingest.keyframes import select_keyframes
+from pipelines.ingest.visual import describe_keyframe, image_embedding
+
+pytestmark = pytest.mark.integration
+
+WITH_OBJECTS = [name for name, (_, label) in PHOTOS.items() if label]  # astronaut, chelsea, coffee, motorcycle
+
+
+@pytest.fixture(scope="module")
+def photo_keyframes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Keyframe]:
+    """The photographs as shots of one video, through keyframe selection and description."""
+    folder = tmp_path_factory.mktemp("photos")
+    video = write_video(folder / "photos.mp4", [(photo(name), 2.0) for name in WITH_OBJECTS], fps=5)
+    frames = select_keyframes(video, folder / "kf", top_k=5, min_interval_s=10)
+    assert len(frames) == len(WITH_OBJECTS)
+    out = {}
+    for name, frame in zip(WITH_OBJECTS, frames, strict=True):
+        objects, tags, ocr = describe_keyframe(frame.jpeg_path)
+        out[name] = Keyframe(t=frame.t, path=str(frame.jpeg_path), objects=objects, tags=tags, ocr=ocr)
+    return out
+
+
+@pytest.mark.parametrize("name", WITH_OBJECTS)
+def test_keyframe_objects_name_what_the_photograph_shows(photo_keyframes: dict[str, Keyframe], name: str) -> None:
+    keyframe = photo_keyframes[name]
+    expected = PHOTOS[name][1]
+    assert expected in {o.label for o in keyframe.objects}, keyframe.searchable_text()
+    assert expected in keyframe.searchable_text()
+    for obj in keyframe.objects:
+        assert obj.score >= 0.5
+        x0, y0, x1, y1 = obj.box
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+
+
+def test_keyframe_tags_are_imagenet_classes(photo_keyframes: dict[str, Keyframe]) -> None:
+    assert photo_keyframes["chelsea"].tags[0].label in ("Egyptian cat", "tabby", "tiger cat")
+    assert "espresso" in {t.label for t in photo_keyframes["coffee"].tags}
+    assert {t.label for t in photo_keyframes["motorcycle"].tags} & {"moped", "motor scooter", "crash helmet"}
+    for keyframe in photo_keyframes.values():
+        assert all(t.score >= 0.1 for t in keyframe.tags)
+        assert keyframe.ocr == ""  # photographs without writing
+
+
+def test_ocr_reads_a_slide_with_its_word_spaces() -> None:
+    import matplotlib
+
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), 22)
+    slide = Image.new("RGB", (640, 360), (245, 245, 240))
+    draw = ImageDraw.Draw(slide)
+    draw.text((40, 60), "The Brewing Ratio", fill=(20, 20, 20), font=ImageFont.truetype(font.path, 34))
+    draw.text((40, 140), "1 g of coffee per 16 g of water", fill=(20, 20, 20), font=font)
+    draw.text((40, 190), "Water at 92 to 96 degrees", fill=(20, 20, 20), font=font)
+    objects, tags, text = describe_keyframe(np.asarray(slide))
+    lines = text.lower().splitlines()
+    assert lines[0] == "the brewing ratio", text
+    assert "1 g of coffee per 16 g of water" in lines, text
+    assert any("water at 92 to 96" in line for line in lines), text
+    assert objects == []
+
+
+def test_image_embedding_separates_pictures_and_matches_near_duplicates() -> None:
+    cat, coffee = photo("chelsea"), photo("coffee")
+    brighter = np.clip(cat.astype(np.int16) + 25, 0, 255).astype(np.uint8)
+    v_cat, v_coffee, v_brighter = (image_embedding(x) for x in (cat, coffee, brighter))
+    assert v_cat.shape == (1280,) and v_cat.dtype == np.float32
+    assert float(np.linalg.norm(v_cat)) == pytest.approx(1.0, abs=1e-5)
+    assert float(v_cat @ v_brighter) > 0.9
+    assert float(v_cat @ v_coffee) < 0.6
+
+
+def test_images_are_read_from_files_or_arrays(tmp_path: Path) -> None:
+    path = tmp_path / "cat.png"
+    Image.fromarray(photo("chelsea")).save(path)
+    assert np.allclose(image_embedding(path), image_embedding(photo("chelsea")), atol=1e-6)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        image_embedding(np.zeros((10, 10), np.uint8))
+
+
+def test_coco_label_map_is_the_80_class_map() -> None:
+    assert len(COCO_LABELS) == 80 and min(COCO_LABELS) == 1 and max(COCO_LABELS) == 90
+    assert COCO_LABELS[1] == "person" and COCO_LABELS[17] == "cat" and COCO_LABELS[47] == "cup"
+    assert COCO_LABELS[4] == "motorcycle" and COCO_LABELS[90] == "toothbrush"
+    assert not {12, 26, 29, 30, 45, 66, 68, 69, 71, 83} & set(COCO_LABELS)
