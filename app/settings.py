@@ -147,6 +147,18 @@ class Settings(BaseSettings):
     legal_min_filtered: int = Field(3, description="Fewer same-charge precedents than this: search all charges.")
     legal_sentencing_runs: int = Field(3, description="Structured sentencing calls merged by vote / median.")
 
+    # REST API (app/api): `argus serve`. With no API keys in `api_keys_file` the API is open, but only to
+    # loopback clients; once a key exists every request needs a bearer key with the route's scope.
+    api_host: str = Field("127.0.0.1", description="Interface `argus serve` binds; loopback unless you mean to expose it.")
+    api_port: int = Field(8080, description="Port `argus serve` listens on.")
+    api_keys_file: Path | None = Field(None, description="Hashed API keys; default: $ARGUS_HOME/api_keys.json.")
+    api_rate_limit_per_min: float = Field(120.0, description="Sustained requests per minute per key (token bucket).")
+    api_rate_burst: int = Field(30, description="Requests a key may make at once before the rate limit applies.")
+    api_max_request_kb: int = Field(1024, description="Largest non-upload request body (JSON), in KiB.")
+    api_max_upload_mb: int = Field(1024, description="Largest upload request (multipart ingest), in MiB.")
+    api_cors_origins: list[str] = Field([], description="Browser origins allowed to call the API (CORS); empty: none.")
+    ingest_roots: list[Path] = Field([], description="Server-side folders POST /v1/ingest may read; empty: uploads only.")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -186,6 +198,14 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.home / "api_keys.json"
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from llm_engine_fixture import llm_engine  # noqa: F401  (the session's real vLLM engine, for every folder)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ARGUS_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -54,7 +54,8 @@ from typing import NamedTuple
 import faiss
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh.analysis import LowercaseFilter, Token, Tokenizer
+from whoosh.analysis import STOP_WORDS as STOP_WORDS_EN
+from whoosh.analysis import LowercaseFilter, StopFilter, Token, Tokenizer
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.query import Or, Term
 
@@ -121,8 +122,18 @@ def _jieba():
     return jieba
 
 
+# Function words carry no topic: left in, "的" or "the" alone makes any text with them match.
+STOP_WORDS = frozenset(STOP_WORDS_EN) | frozenset(
+    "what which who whom whose how why where does do did should would could i me my was were there".split()
+) | frozenset(
+    "的 了 是 在 和 与 及 或 有 也 就 都 而 着 之 其 于 为 以 被 把 让 从 到 对 这 那 这个 那个 一个 "
+    "我 你 他 她 它 我们 你们 他们 吗 呢 吧 啊 什么 哪 哪个 哪些 谁 怎么 怎样 如何 多少 几 为什么 "
+    "可以 能 会 要 请 关于 一 个 上 下 中 里".split()
+)
+
+
 def chinese_analyzer():
-    return JiebaTokenizer() | LowercaseFilter()
+    return JiebaTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
 
 
 def keyword_schema() -> Schema:

@@ -38,6 +38,7 @@ class Hit:
     t1: float | None = None
     page: int | None = None
     keyframe_id: int | None = None
+    heading: str | None = None
 
 
 @dataclass

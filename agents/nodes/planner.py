@@ -1,0 +1,42 @@
+"""Planner: a typed `Plan` decoded under its JSON schema; re-plans the remaining work after failures."""
+
+from __future__ import annotations
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+
+from agents import prompts
+from agents.state import AgentState, plan_of
+from agents.team import Team
+from app.types import Plan, PlanStep
+from models.llm.client import StructuredOutputError, structured
+
+
+def fallback_plan(question: str) -> Plan:
+    """One research step: what to do when no valid plan came back."""
+    return Plan(steps=[PlanStep(agent="researcher", goal=question[:300], expected_output="the relevant evidence")])
+
+
+def make_planner(team: Team):
+    def planner(state: AgentState, config: RunnableConfig) -> dict:
+        question = state["question"]
+        previous = plan_of(state)
+        replanning = previous is not None
+        request = f"Question: {question}"
+        if replanning:
+            failed = [previous.steps[i].goal for i in state.get("failed_steps") or [] if i < len(previous.steps)]
+            request += "\n" + prompts.REPLAN.format(failures="; ".join(failed) or "none")
+        messages = [SystemMessage(prompts.PLANNER), HumanMessage(request)]
+        try:
+            plan, usage = team.call(config, lambda: structured(team.model(), Plan).invoke(messages))
+        except StructuredOutputError:
+            plan, usage = fallback_plan(question), {}
+        if not replanning:
+            return {"plan": plan.model_dump(), "step": 0, "attempts": 0, **usage}
+        # Keep the steps already worked on (their findings point at them) and append the new ones.
+        done = previous.steps[: state.get("step", 0) + 1]
+        merged = Plan.model_construct(steps=[*done, *plan.steps])
+        return {"plan": merged.model_dump(), "step": len(done), "attempts": 0,
+                "replans": state.get("replans", 0) + 1, **usage}
+
+    return planner

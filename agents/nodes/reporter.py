@@ -1,0 +1,92 @@
+"""Reporter: the final Markdown answer with [n] citations that resolve to the run's evidence,
+its sources (video @ mm:ss with keyframe, document page), charts, and what was not done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+
+from agents import prompts
+from agents.state import AgentState, evidence_of, findings_of, plan_of
+from agents.team import Team
+from app.types import Evidence, Finding
+from pipelines.retrieve.answer import NOT_FOUND, cited_numbers, resolve_markers
+
+EVIDENCE_CHARS = 350  # per item in the reporter's prompt: keeps prefill short on a CPU
+
+
+def not_done(state: AgentState, findings: list[Finding]) -> list[str]:
+    """Plan steps without a successful finding, each with why."""
+    plan = plan_of(state)
+    if plan is None:
+        return []
+    ok = {f.step for f in findings if f.ok}
+    failed = set(state.get("failed_steps") or [])
+    reason_left = state.get("stop_reason") or "not reached"
+    return [f"{i + 1}. {s.agent}: {s.goal} — {'failed' if i in failed else reason_left}"
+            for i, s in enumerate(plan.steps) if i not in ok]
+
+
+def source_line(n: int, ev: Evidence) -> str:
+    c = ev.citation
+    extra = f" (keyframe {c.keyframe_id})" if c.keyframe_id is not None else ""
+    extra += f" — {c.heading}" if c.heading and c.t0 is None else ""
+    return f"[{n}] {c.label()}{extra}"
+
+
+def _prompt(question: str, evidence: list[Evidence], findings: list[Finding]) -> list:
+    lines = [f"[{n}] ({ev.citation.label()}) {' '.join(ev.text.split())[:EVIDENCE_CHARS]}"
+             for n, ev in enumerate(evidence, start=1)]
+    results = [f"- {f.goal}: {f.summary[:600]}" for f in findings if f.agent != "researcher" and f.ok]
+    body = "Evidence:\n" + ("\n".join(lines) or "(none)")
+    if results:
+        body += "\n\nStep results:\n" + "\n".join(results)
+    return [SystemMessage(prompts.REPORTER), HumanMessage(f"{body}\n\nQuestion: {question}")]
+
+
+def _without_llm(findings: list[Finding], reason: str) -> str:
+    done = [f"- {f.goal}: {f.summary[:400]}" for f in findings if f.ok]
+    return f"I could not write a full answer ({reason}). What was found:\n" + ("\n".join(done) or "- nothing")
+
+
+def make_reporter(team: Team):
+    settings = team.settings
+
+    def reporter(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        evidence, findings = evidence_of(state), findings_of(state)
+        stop = state.get("stop_reason")
+        usage: dict[str, int] = {}
+        has_results = evidence or any(f.ok for f in findings)
+        if not has_results:
+            text = NOT_FOUND
+        elif state.get("tokens", 0) >= settings.agent_max_tokens:
+            text = _without_llm(findings, stop or "token budget spent")
+        else:
+            reply, usage = team.call(config, lambda: team.model().invoke(_prompt(state["question"], evidence, findings)))
+            text = resolve_markers(str(reply.content), evidence) or NOT_FOUND
+        missing = not_done(state, findings)
+        report = _assemble(text, evidence, findings, missing, stop)
+        status = "partial" if (stop or missing) else "done"
+        return {"report": report, "status": status, **usage}
+
+    return reporter
+
+
+def _assemble(text: str, evidence: list[Evidence], findings: list[Finding], missing: list[str],
+              stop: str | None) -> str:
+    parts = [text.strip()]
+    cited = cited_numbers(text)
+    if cited:
+        parts.append("**Sources**\n\n" + "\n".join(f"- {source_line(n, evidence[n - 1])}" for n in cited))
+    elif evidence:  # the answer cites nothing: still show what it was written from
+        parts.append("**Evidence consulted**\n\n" + "\n".join(
+            f"- {source_line(n, ev)}" for n, ev in enumerate(evidence, start=1)))
+    charts = [p for f in findings for p in f.files if p.endswith((".png", ".svg", ".jpg"))]
+    if charts:
+        parts.append("**Charts**\n\n" + "\n".join(f"![chart]({p})" for p in charts))
+    if missing:
+        head = f"**Not done** ({stop})" if stop else "**Not done**"
+        parts.append(head + "\n\n" + "\n".join(f"- {m}" for m in missing))
+    return "\n\n".join(parts)

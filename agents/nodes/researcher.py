@@ -1,0 +1,102 @@
+"""Researcher: calls its tools under forced tool choice, runs them, and numbers every piece of
+evidence in the run's registry so that the report's [n] citations resolve."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+
+from agents import prompts
+from agents.state import AgentState, evidence_of, findings_of, plan_of
+from agents.team import Team
+from app.types import Evidence, Finding, ToolCallRecord
+from pipelines.retrieve.answer import relevant
+
+MAX_CALLS = 2  # tool calls run per step
+SEARCH = "search_knowledge_base"
+
+
+def evidence_key(ev: Evidence) -> tuple:
+    c = ev.citation
+    return c.source_id, c.t0, c.t1, c.page, ev.text[:200]
+
+
+def register(registry: list[Evidence], new: list[Evidence]) -> tuple[list[Evidence], list[int]]:
+    """The items of `new` not yet in `registry`, and the [n] number of every item of `new`."""
+    index = {evidence_key(ev): n for n, ev in enumerate(registry, start=1)}
+    added: list[Evidence] = []
+    numbers = []
+    for ev in new:
+        key = evidence_key(ev)
+        if key not in index:
+            added.append(ev)
+            index[key] = len(registry) + len(added)
+        numbers.append(index[key])
+    return added, numbers
+
+
+def _context(state: AgentState) -> str:
+    done = [f"- {f.goal}: {f.summary[:300]}" for f in findings_of(state) if f.ok][-3:]
+    return ("Earlier findings:\n" + "\n".join(done)) if done else ""
+
+
+def make_researcher(team: Team):
+    tools = {t.name: t for t in team.tools}
+
+    def researcher(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        write = get_stream_writer()
+        index = state.get("step", 0)
+        step = plan_of(state).steps[index]
+        request = f"Question: {state['question']}\nStep: {step.goal}\nExpected: {step.expected_output}\n{_context(state)}"
+        messages = [SystemMessage(prompts.RESEARCHER), HumanMessage(request)]
+        bound = team.model(160).bind_tools(list(tools.values()), tool_choice="required")
+        reply, usage = team.call(config, lambda: bound.invoke(messages))
+        calls = list(reply.tool_calls)[:MAX_CALLS] or [
+            # The model wrote no call: search for the step's goal, the safest default.
+            {"name": SEARCH, "args": {"query": step.goal}, "id": "fallback", "type": "tool_call"}]
+        registry = evidence_of(state)
+        added_all: list[Evidence] = []
+        records, numbers_all, texts = [], [], []
+        for call in calls:
+            name, args = call["name"], call.get("args") or {}
+            write({"event": "tool_call", "tool": name, "args": args})
+            record, found, text = _run_tool(tools.get(name), call)
+            added, numbers = register(registry + added_all, found)
+            added_all += added
+            record.evidence = numbers
+            records.append(record)
+            numbers_all += [n for n in numbers if n not in numbers_all]
+            texts.append(text)
+            write({"event": "tool_result", "tool": name, "result": record.result, "evidence": numbers})
+        everything = registry + added_all
+        summary = "\n".join(f"[{n}] ({everything[n - 1].citation.label()}) {' '.join(everything[n - 1].text.split())[:300]}"
+                            for n in numbers_all) or "\n".join(texts)
+        finding = Finding(step=index, agent="researcher", goal=step.goal, ok=bool(numbers_all),
+                          summary=summary or "Nothing found.", evidence=numbers_all, tool_calls=records)
+        return {"findings": [finding.model_dump()], "evidence": [e.model_dump() for e in added_all],
+                "last_ok": finding.ok, "attempts": state.get("attempts", 0) + 1,
+                "steps_run": state.get("steps_run", 0) + 1, **usage}
+
+    return researcher
+
+
+def _run_tool(tool, call: dict) -> tuple[ToolCallRecord, list[Evidence], str]:
+    """Run one tool call; errors become the record's result (the supervisor retries the step)."""
+    name, args = call["name"], call.get("args") or {}
+    if tool is None:
+        return ToolCallRecord(tool=name, args=args, result=f"unknown tool {name!r}"), [], ""
+    try:
+        message = tool.invoke({**call, "type": "tool_call"})
+    except Exception as exc:  # noqa: BLE001 — a bad call by the model is a failed step, not a crash
+        return ToolCallRecord(tool=name, args=args, result=f"error: {type(exc).__name__}: {exc}"[:500]), [], ""
+    artifact = message.artifact if isinstance(message, ToolMessage) else None
+    found = [ev for ev in artifact or [] if isinstance(ev, Evidence)]
+    if name == SEARCH:
+        found = relevant(found)  # off-topic hits would only mislead the reporter
+    text = str(message.content if isinstance(message, ToolMessage) else message)
+    result = text if len(text) < 500 else text[:500] + "…"
+    return ToolCallRecord(tool=name, args=json.loads(json.dumps(args, default=str)), result=result), found, text

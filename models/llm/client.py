@@ -1,0 +1,317 @@
+"""One chat-model interface for all of Argus.
+
+`get_chat_model()` returns a LangChain chat model: by default an OpenAI-API client of
+the vLLM engine (started on demand, see `server.py`), or of `llm_base_url`; with
+`llm_backend = "inprocess"` the transformers fallback of `inprocess.py`. On top of the
+plain OpenAI client it
+
+- checks prompt + max_tokens against the context window before sending
+  (`PromptTooLong`; or, with `trim=True`, drops the oldest turns);
+- strips `<think>` blocks from replies, streamed ones included;
+- turns tool calls the model wrote as ```json text into real tool calls (this small
+  model does that whenever `tool_choice="auto"`; forcing the choice with
+  `tool_choice="required"` or a tool's name makes the server parse them itself).
+
+`structured(chat, Schema)` and `choose(chat, prompt, choices)` constrain decoding on
+the server (vLLM structured outputs), so the reply is valid by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    BaseCallbackHandler,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, convert_to_messages
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, ValidationError
+
+from app.settings import Settings, get_settings
+from models.llm.budget import PromptTooLong, fit_messages, tokenizer_for
+from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
+from models.llm.server import EngineInfo, ensure_running, local_root
+from models.llm.usage import USAGE
+
+__all__ = [
+    "ArgusChatOpenAI",
+    "PromptTooLong",
+    "StructuredOutputError",
+    "choose",
+    "get_chat_model",
+    "structured",
+    "to_messages",
+]
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+
+class StructuredOutputError(ValueError):
+    """The model's reply did not validate against the requested schema."""
+
+
+def to_messages(value: LanguageModelInput) -> list[BaseMessage]:
+    """A prompt (text, PromptValue or message list) as a list of messages."""
+    if isinstance(value, str):
+        return [HumanMessage(value)]
+    if isinstance(value, PromptValue):
+        return value.to_messages()
+    return convert_to_messages(value)
+
+
+def _tool_names(tools: Sequence[dict[str, Any]] | None) -> list[str]:
+    return [t["function"]["name"] for t in tools or [] if t.get("type") == "function" and "function" in t]
+
+
+def _clean_message(message: BaseMessage, tools: Sequence[dict[str, Any]] | None, tool_choice: Any) -> BaseMessage:
+    """`message` without `<think>` blocks, with text-written tool calls made real."""
+    if not isinstance(message, AIMessage) or not isinstance(message.content, str):
+        return message
+    content = strip_think(message.content)
+    update: dict[str, Any] = {"content": content}
+    if tools and not message.tool_calls and tool_choice != "none":
+        calls, rest = parse_tool_calls(content, _tool_names(tools))
+        if calls:
+            update = {"content": rest, "tool_calls": calls}
+    return message.model_copy(update=update)
+
+
+class ArgusChatOpenAI(ChatOpenAI):
+    """`ChatOpenAI` with Argus' context-window check, `<think>` stripping and tool-call fallback."""
+
+    max_model_len: int = 4096
+    tokenizer_path: str | None = None  # the served model's tokenizer; None: the server checks the window
+    trim: bool = False  # drop the oldest turns instead of raising PromptTooLong
+
+    def _fit(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[BaseMessage]:
+        if not self.tokenizer_path:
+            return messages
+        budget = kwargs.get("max_tokens") or kwargs.get("max_completion_tokens") or self.max_tokens or 1
+        fitted, _ = fit_messages(tokenizer_for(self.tokenizer_path), messages, max_tokens=budget,
+                                 max_model_len=self.max_model_len, tools=kwargs.get("tools"), trim=self.trim)
+        return fitted
+
+    def _clean(self, result: ChatResult, kwargs: dict[str, Any]) -> ChatResult:
+        tools, choice = kwargs.get("tools"), kwargs.get("tool_choice")
+        generations = [
+            ChatGeneration(message=_clean_message(g.message, tools, choice), generation_info=g.generation_info)
+            for g in result.generations
+        ]
+        return ChatResult(generations=generations, llm_output=result.llm_output)
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        messages = self._fit(messages, kwargs)
+        return self._clean(super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs), kwargs)
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        messages = self._fit(messages, kwargs)
+        result = await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        return self._clean(result, kwargs)
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        messages = self._fit(messages, kwargs)
+        stripper = ThinkStripper()
+        for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+            yield _strip_chunk(chunk, stripper)
+        if rest := stripper.flush():
+            yield ChatGenerationChunk(message=_text_chunk(rest))
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        messages = self._fit(messages, kwargs)
+        stripper = ThinkStripper()
+        async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
+            yield _strip_chunk(chunk, stripper)
+        if rest := stripper.flush():
+            yield ChatGenerationChunk(message=_text_chunk(rest))
+
+
+def _text_chunk(text: str) -> Any:
+    from langchain_core.messages import AIMessageChunk
+
+    return AIMessageChunk(content=text)
+
+
+def _strip_chunk(chunk: ChatGenerationChunk, stripper: ThinkStripper) -> ChatGenerationChunk:
+    if not isinstance(chunk.message.content, str) or not chunk.message.content:
+        return chunk
+    message = chunk.message.model_copy(update={"content": stripper.feed(chunk.message.content)})
+    return ChatGenerationChunk(message=message, generation_info=chunk.generation_info)
+
+
+# ---------------------------------------------------------------- building a model
+
+
+def get_chat_model(
+    settings: Settings | None = None,
+    *,
+    start: bool = True,
+    trim: bool = False,
+    callbacks: Sequence[BaseCallbackHandler] = (),
+    **kw: Any,
+) -> BaseChatModel:
+    """The chat model Argus uses everywhere (greedy: temperature 0 unless given).
+
+    `start`: make sure the engine serves first (starts the local vLLM server on demand;
+    a configured `llm_base_url` is only health-checked). `trim`: drop the oldest turns
+    when a prompt does not fit, instead of raising `PromptTooLong`. Other keywords
+    (temperature, max_tokens, streaming, ...) go to the model.
+    """
+    settings = settings or get_settings()
+    all_callbacks = [USAGE, *callbacks]
+    if settings.llm_backend == "inprocess":
+        from models.llm.inprocess import InProcessChatModel
+
+        return InProcessChatModel.from_settings(settings, trim=trim, callbacks=all_callbacks, **kw)
+
+    if start:
+        info = ensure_running(settings)
+    else:
+        base_url = settings.llm_base_url.rstrip("/") if settings.llm_base_url else f"{local_root(settings)}/v1"
+        info = EngineInfo(base_url=base_url, model=settings.llm_model)
+    params: dict[str, Any] = {
+        "temperature": 0.0,
+        "max_tokens": settings.llm_max_tokens,
+        "max_retries": 1,
+        "stream_usage": True,  # token counts for streamed calls too
+        "use_responses_api": False,  # vLLM and most compatible servers speak Chat Completions
+    }
+    params.update(kw)
+    if not settings.llm_base_url:
+        # Loopback traffic must never go through a proxy from the environment.
+        params.setdefault("http_client", httpx.Client(trust_env=False, timeout=None))
+        params.setdefault("http_async_client", httpx.AsyncClient(trust_env=False, timeout=None))
+    return ArgusChatOpenAI(
+        base_url=info.base_url,
+        api_key=settings.llm_api_key,
+        model=info.model,
+        max_model_len=info.max_model_len or settings.engine_max_model_len,
+        tokenizer_path=_tokenizer_path(settings),
+        trim=trim,
+        callbacks=all_callbacks,
+        **params,
+    )
+
+
+def _tokenizer_path(settings: Settings) -> str | None:
+    """The chat LLM's tokenizer, when this machine has the model (always, for the local engine)."""
+    from models.registry import ModelUnavailable, get_registry
+
+    try:
+        return str(get_registry(settings).resolve("chat_llm"))
+    except ModelUnavailable:
+        if settings.llm_base_url:
+            return None  # a remote model we do not hold: the server checks the window
+        raise
+
+
+# ---------------------------------------------------------------- structured outputs
+
+
+def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAI `response_format` that makes vLLM decode only JSON valid for `schema`."""
+    return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
+
+
+def _with_schema_instructions(messages: list[BaseMessage], schema: type[BaseModel]) -> list[BaseMessage]:
+    # Decoding is constrained either way; telling the model the schema (field
+    # descriptions, enums) is what makes the values sensible.
+    note = ("Reply with one JSON object that matches this JSON schema, and nothing else:\n"
+            + json.dumps(schema.model_json_schema(), ensure_ascii=False))
+    if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
+        return [SystemMessage(f"{messages[0].content}\n\n{note}"), *messages[1:]]
+    return [SystemMessage(note), *messages]
+
+
+def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
+               instructions: bool = True) -> Runnable[LanguageModelInput, SchemaT]:
+    """A runnable that returns a validated `schema` instance for a prompt.
+
+    The server constrains decoding to the schema (vLLM structured outputs via
+    `response_format`), so the reply parses unless it was cut off at max_tokens, which
+    raises `StructuredOutputError` at once. `retries` only matters for backends
+    without constrained decoding: the validation error is shown to the model and it
+    answers again. `instructions` adds the schema to the system prompt.
+    """
+    bound = chat.bind(response_format=json_schema_format(schema))
+
+    def prepare(value: LanguageModelInput) -> list[BaseMessage]:
+        messages = to_messages(value)
+        return _with_schema_instructions(messages, schema) if instructions else messages
+
+    def check(reply: BaseMessage, messages: list[BaseMessage], attempt: int) -> SchemaT | list[BaseMessage]:
+        text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content))
+        try:
+            return schema.model_validate_json(text)
+        except ValidationError as exc:
+            finish = (reply.response_metadata or {}).get("finish_reason")
+            if finish == "length":
+                raise StructuredOutputError(
+                    f"the {schema.__name__} reply was cut off at max_tokens ({len(text)} characters); "
+                    "raise max_tokens or simplify the schema") from exc
+            if attempt >= retries:
+                raise StructuredOutputError(f"the reply is not a valid {schema.__name__}: {exc}\nreply: {text[:500]}") from exc
+            return [*messages, reply, HumanMessage(
+                f"That reply is not valid: {exc.errors(include_url=False)}. Answer again with only the JSON object.")]
+
+    # `config` carries the caller's callbacks (usage trackers, tracing) into the model call.
+    def run(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
+        messages = prepare(value)
+        for attempt in range(retries + 1):
+            outcome = check(bound.invoke(messages, config=config), messages, attempt)
+            if isinstance(outcome, BaseModel):
+                return outcome
+            messages = outcome
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def arun(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
+        messages = prepare(value)
+        for attempt in range(retries + 1):
+            outcome = check(await bound.ainvoke(messages, config=config), messages, attempt)
+            if isinstance(outcome, BaseModel):
+                return outcome
+            messages = outcome
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return RunnableLambda(run, afunc=arun, name=f"structured[{schema.__name__}]")
+
+
+def choose(chat: BaseChatModel, prompt: LanguageModelInput, choices: Sequence[str],
+           config: RunnableConfig | None = None) -> str:
+    """Exactly one of `choices`, decoded under a choice constraint (vLLM `structured_outputs.choice`)."""
+    options = list(dict.fromkeys(choices))
+    if not options:
+        raise ValueError("choose() needs at least one choice")
+    reply = chat.invoke(
+        to_messages(prompt),
+        config=config,
+        extra_body={"structured_outputs": {"choice": options}},
+        max_tokens=_choice_budget(chat, options),
+    )
+    text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content)).strip()
+    if text in options:
+        return text
+    raise StructuredOutputError(f"the reply {text[:200]!r} is none of {options} "
+                                "(does the server support structured outputs?)")
+
+
+def _choice_budget(chat: BaseChatModel, options: list[str]) -> int:
+    """Enough completion tokens for the longest choice (and no more: the window check uses it)."""
+    path = getattr(chat, "tokenizer_path", None)
+    if not path:
+        return max(len(o) for o in options) + 8  # a token is at least one character
+    tokenizer = tokenizer_for(path)
+    return max(len(tokenizer.encode(o, add_special_tokens=False)) for o in options) + 2

@@ -1,0 +1,236 @@
+"""`search(query, k, filters) -> list[Evidence]`: hybrid retrieval grounded to moments and pages.
+
+    channels (keyword, dense, visual, image) ─► filters ─► fusion (sum | rrf) ─► rerank ─► Evidence
+
+A `Retriever` holds the opened indexes and catalog and notices when ingestion publishes a
+new index version. Bad queries (empty, control characters only, too long, k out of range)
+raise `QueryError` with one clear message; an empty base gives an empty result.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from app.settings import Settings, get_settings
+from app.types import Citation, Evidence, Source, SourceType
+from pipelines.ingest.catalog import Catalog, open_catalog
+from pipelines.ingest.indexes import Indexes, current_version, open_indexes
+from pipelines.retrieve.channels import (
+    CHANNELS,
+    ScoredRow,
+    dense_channel,
+    image_channel,
+    keyword_channel,
+    visual_channel,
+)
+from pipelines.retrieve.fusion import Fused, FusionRule, Granularity, Hit, fuse
+from pipelines.retrieve.rerank import Reranker, rerank_order
+
+MAX_QUERY_CHARS = 2000
+MAX_K = 1000
+FILTER_DEPTH_FACTOR = 4  # look deeper when filters will drop hits
+
+
+class QueryError(ValueError):
+    """The query cannot be searched; the message says why."""
+
+
+class SearchFilters(BaseModel):
+    types: list[SourceType] | None = Field(None, description="Only these source types.")
+    source_ids: list[int] | None = Field(None, description="Only these sources.")
+    t0: float | None = Field(None, ge=0, description="Only moments ending after this second.")
+    t1: float | None = Field(None, ge=0, description="Only moments starting before this second.")
+    language: str | None = Field(None, description="Only sources in this language (ISO 639-1).")
+
+
+def clean_query(query: str) -> str:
+    """The query without control characters and surplus whitespace; QueryError when nothing is left."""
+    if not isinstance(query, str):
+        raise QueryError("the query must be text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in query)
+    text = " ".join(text.split())
+    if not text:
+        raise QueryError("the query is empty")
+    return text
+
+
+@dataclass
+class Retriever:
+    settings: Settings = field(default_factory=get_settings)
+    channels: tuple[str, ...] = ("keyword", "dense", "visual", "image")
+    rule: FusionRule = "sum"
+    weights: dict[str, float] = field(default_factory=dict)
+    reranker: Reranker | None = None
+    rerank_top: int = 12
+    depth: int = 50  # hits each channel contributes before fusion
+
+    def __post_init__(self) -> None:
+        unknown = set(self.channels) - set(CHANNELS)
+        if unknown:
+            raise QueryError(f"unknown channel(s) {sorted(unknown)}; known: {', '.join(CHANNELS)}")
+        self._catalog: Catalog | None = None
+        self._indexes: Indexes | None = None
+        self._sources: dict[int, Source] = {}
+        self._clip_text = None
+
+    # -- resources ------------------------------------------------------------------
+
+    def _open(self) -> tuple[Catalog, Indexes]:
+        if self._catalog is None:
+            self._catalog = open_catalog(self.settings)
+        version = current_version(self.settings)
+        if self._indexes is None or self._indexes.version != version:
+            if self._indexes is not None:
+                self._indexes.close()
+            self._indexes = open_indexes(self.settings)
+            self._sources = {s.id: s for s in self._catalog.list_sources()}
+        return self._catalog, self._indexes
+
+    def close(self) -> None:
+        if self._indexes is not None:
+            self._indexes.close()
+        if self._catalog is not None:
+            self._catalog.close()
+        self._indexes = self._catalog = None
+
+    def _clip(self):
+        if self._clip_text is None and self.settings.clip_model:
+            from models.clip import load_clip
+
+            model = load_clip(self.settings)
+            self._clip_text = lambda text: model.embed_texts([text])[0]
+        return self._clip_text
+
+    # -- search ---------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        *,
+        granularity: Granularity = "moment",
+        image: Path | np.ndarray | None = None,
+        rerank: bool | None = None,
+    ) -> list[Evidence]:
+        """The k best moments (or sources) for `query`, each with its citation and per-channel scores."""
+        if not isinstance(k, int) or k <= 0 or k > MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}; got {k!r}")
+        text = clean_query(query) if image is None or (query and query.strip()) else ""
+        catalog, indexes = self._open()
+        if not self._sources:
+            return []
+        depth = self.depth * (FILTER_DEPTH_FACTOR if filters else 1)
+        rows = self._channel_rows(indexes, text, image, depth)
+        hits = self._join(catalog, rows)
+        hits = [h for h in hits if self._keep(h, filters)]
+        fused = fuse(hits, granularity=granularity, rule=self.rule, weights=self.weights)
+        use_rerank = self.reranker is not None if rerank is None else rerank
+        if use_rerank and self.reranker is not None and text:
+            fused = self._rerank(text, fused)
+        return [self._evidence(catalog, item, granularity) for item in fused[:k]]
+
+    def _channel_rows(self, indexes: Indexes, text: str, image, depth: int) -> list[ScoredRow]:
+        rows: list[ScoredRow] = []
+        query_vector = None
+        if text and ({"dense", "visual"} & set(self.channels)):
+            from models.text_embedding import embed_query
+
+            query_vector = embed_query(text)
+        if text and "keyword" in self.channels:
+            rows += keyword_channel(indexes, text, depth)
+        if query_vector is not None and "dense" in self.channels:
+            rows += dense_channel(indexes, query_vector, depth)
+        if query_vector is not None and "visual" in self.channels:
+            rows += visual_channel(indexes, text, query_vector, depth, self._clip())
+        if image is not None and "image" in self.channels:
+            from pipelines.ingest.visual import image_embedding
+
+            rows += image_channel(indexes, image_embedding(image), depth)
+        return rows
+
+    def _join(self, catalog: Catalog, rows: list[ScoredRow]) -> list[Hit]:
+        """Channel rows joined with their catalog rows: source, span or page, text."""
+        by_kind: dict[str, set[int]] = {}
+        for r in rows:
+            by_kind.setdefault(r.kind, set()).add(r.row_id)
+        found = {kind: catalog.get_rows(kind, ids) for kind, ids in by_kind.items()}  # type: ignore[arg-type]
+        hits = []
+        for r in rows:
+            row = found[r.kind].get(r.row_id)
+            if row is None:  # removed since the index version was published
+                continue
+            if r.kind == "segment":
+                hits.append(Hit(r.channel, r.kind, r.row_id, row.source_id, r.score, row.text, t0=row.t0, t1=row.t1))
+            elif r.kind == "keyframe":
+                hits.append(Hit(r.channel, r.kind, r.row_id, row.source_id, r.score, row.searchable_text(),
+                                t0=row.t, t1=row.t, keyframe_id=row.id))
+            elif r.kind == "chunk":
+                hits.append(Hit(r.channel, r.kind, r.row_id, row.source_id, r.score, row.text, page=row.page,
+                                heading=row.heading))
+            else:
+                hits.append(Hit(r.channel, r.kind, r.row_id, row.source_id, r.score, row.text))
+        return hits
+
+    def _keep(self, hit: Hit, filters: SearchFilters | None) -> bool:
+        source = self._sources.get(hit.source_id)
+        if source is None:
+            return False
+        if filters is None:
+            return True
+        if filters.types and source.type not in filters.types:
+            return False
+        if filters.source_ids and hit.source_id not in filters.source_ids:
+            return False
+        if filters.language and (source.language or "") != filters.language:
+            return False
+        if filters.t0 is not None or filters.t1 is not None:
+            if hit.t0 is None:  # documents and whole-video captions have no time
+                return False
+            lo, hi = filters.t0 or 0.0, filters.t1 if filters.t1 is not None else float("inf")
+            return hit.t0 <= hi and (hit.t1 if hit.t1 is not None else hit.t0) >= lo
+        return True
+
+    def _rerank(self, query: str, fused: list[Fused]) -> list[Fused]:
+        head, tail = fused[: self.rerank_top], fused[self.rerank_top :]
+        scores = self.reranker.scores(query, [item.best_text for item in head])
+        for item, score in zip(head, scores, strict=True):
+            if score is not None:
+                item.channels["rerank"] = score
+        return [head[i] for i in rerank_order(scores)] + tail
+
+    def _evidence(self, catalog: Catalog, item: Fused, granularity: Granularity) -> Evidence:
+        source = self._sources[item.source_id]
+        best = max(item.hits, key=lambda h: h.score)
+        t0, t1, page = item.t0, item.t1, item.page
+        if granularity == "source":  # cite the best hit's moment or page
+            t0, t1, page = best.t0, best.t1, best.page
+        keyframe_id = item.keyframe_id
+        if keyframe_id is None and t0 is not None and source.type == SourceType.video:
+            nearest = catalog.nearest_keyframe(source.id, (t0 + (t1 or t0)) / 2)
+            keyframe_id = nearest.id if nearest else None
+        heading = next((h.heading for h in item.hits if h.kind == "chunk" and h.page == page and h.heading), None)
+        citation = Citation(source_id=source.id, source=source.name, type=source.type, t0=t0, t1=t1,
+                            keyframe_id=keyframe_id, page=page, heading=heading)
+        return Evidence(citation=citation, text=item.best_text, score=round(item.score, 4),
+                        channels={c: round(s, 4) for c, s in item.channels.items()})
+
+
+def search(query: str, k: int = 10, filters: SearchFilters | None = None, *,
+           granularity: Granularity = "moment", channels: Iterable[str] | None = None,
+           settings: Settings | None = None) -> list[Evidence]:
+    """One-shot search with default settings (opens and closes the base)."""
+    retriever = Retriever(settings or get_settings(), channels=tuple(channels or Retriever.channels))
+    try:
+        return retriever.search(query, k, filters, granularity=granularity)
+    finally:
+        retriever.close()
+

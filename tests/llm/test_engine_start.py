@@ -1,0 +1,32 @@
+"""Starting the real vLLM engine on a model it cannot load: a quick, explained failure."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from models.llm import server
+
+pytestmark = pytest.mark.integration
+
+
+def test_engine_that_exits_early_fails_with_its_log_tail(tmp_path: Path) -> None:
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text(json.dumps({"architectures": ["NoSuchModel"], "model_type": "no-such-type"}))
+    settings = Settings(home=tmp_path / "home", chat_model=str(broken), engine_port=8099, engine_start_timeout_s=300)
+    started = time.monotonic()
+    with pytest.raises(server.EngineError) as err:
+        server.start(settings)
+    elapsed = time.monotonic() - started
+    message = str(err.value)
+    assert "exited during start-up" in message
+    assert "no-such-type" in message.splitlines()[0]  # the cause leads the message
+    assert "last lines:" in message and str(settings.log_dir / "vllm-8099.log") in message
+    assert elapsed < 240  # vLLM's imports and config check only; no hang until the timeout
+    st = server.status(settings)  # nothing left behind
+    assert not st.running and st.pid is None and not (settings.log_dir / "vllm-8099.pid").exists()
