@@ -99,7 +99,7 @@ def search_command(
 def ask_command(
     question: Annotated[str, typer.Argument(help="A question about your videos and documents.")],
     k: Annotated[int, typer.Option("-k", "--k", help="How much evidence to give the LLM.")] = 6,
-    rerank: Annotated[bool, typer.Option(help="Rerank the evidence before answering.")] = True,
+    rerank: Annotated[bool, typer.Option(help="Rerank the evidence with the LLM (slow on CPU) or a cross-encoder.")] = False,
     agents: Annotated[bool, typer.Option("--agents", help="Answer with the agent team (plan, research, code, "
                                          "report) and show its live trace.")] = False,
     review: Annotated[bool, typer.Option(help="With --agents: review (accept or edit) the plan first.")] = False,
