@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.settings import get_settings
 from models.registry import get_registry
 
 DET_MODEL = "ch_PP-OCRv4_det_infer.onnx"
@@ -20,6 +19,11 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 # 960 it reads "1 g of coffee per 16 g of water"), larger ones downscaled for detection.
 # (The package default scales the *shorter* side to 736, which costs seconds a frame.)
 READ_SIDE = 960
+# One ONNX Runtime thread: PP-OCR's small convolutions barely scale, and a second thread
+# mostly spin-waits. Measured on the demo keyframes (37 frames, busy 2-core machine):
+# 2 threads 40.8 CPU-s, 2 threads without spinning 25.5, 1 thread 20.7, same text.
+# Keyframe OCR runs beside transcription, which keeps the other core busy.
+READER_THREADS = 1
 
 
 class TextReader:
@@ -60,7 +64,7 @@ def _is_text(line: str) -> bool:
 
 
 def load_reader() -> TextReader:
-    return _reader(Path(get_registry().resolve("ocr")), get_settings().threads)
+    return _reader(Path(get_registry().resolve("ocr")), READER_THREADS)
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,11 @@ Rules for awkward media, each a deliberate choice:
   with no speech fails ("no speech found"), because nothing in it could be found again.
 
 Every failure is a `StageError(stage, reason)` with a one-line reason.
+
+In a video, keyframes and visual analysis run in a thread alongside transcription: the
+models there (OCR, detector, tagger) and Whisper each keep about one core busy, so on two
+cores the file takes about as long as its transcription alone. Their stage events are
+reported once transcription is done (the wait for the thread's result).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import tempfile
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,13 +98,17 @@ def process_file(task: FileTask, report: Report | None = None, settings: Setting
     except StageError:
         raise
     except Exception as exc:
-        reason = getattr(exc, "reason", None) or " ".join(str(exc).split())
-        # Expected input problems carry their own wording; anything else names its type
-        # and keeps its traceback for the log.
-        if isinstance(exc, BadMediaError | DocumentError | ModelUnavailable):
-            raise StageError(stages.current, reason) from exc
-        detail = "".join(traceback.format_exception(exc))
-        raise StageError(stages.current, f"{type(exc).__name__}: {reason}".rstrip(": "), detail) from exc
+        raise _stage_error(stages.current, exc) from exc
+
+
+def _stage_error(stage: str, exc: Exception) -> StageError:
+    reason = getattr(exc, "reason", None) or " ".join(str(exc).split())
+    # Expected input problems carry their own wording; anything else names its type
+    # and keeps its traceback for the log.
+    if isinstance(exc, BadMediaError | DocumentError | ModelUnavailable):
+        return StageError(stage, reason)
+    detail = "".join(traceback.format_exception(exc))
+    return StageError(stage, f"{type(exc).__name__}: {reason}".rstrip(": "), detail)
 
 
 def _source(task: FileTask, **fields) -> Source:
@@ -131,26 +141,33 @@ def _media(task: FileTask, stages: _Stages, settings: Settings) -> SourceRecord:
     if info.duration_s > settings.max_duration_s:
         raise StageError("probe", f"too long: {_hms(info.duration_s)} > max_duration_s {_hms(settings.max_duration_s)}")
 
-    transcript = Transcript(language=None, segments=[])
-    if info.has_audio:
-        stages.enter("decode audio")
-        audio = decode_audio(task.path)
-        stages.enter("transcribe")
-        transcript = transcribe(audio, progress=stages.progress, settings=settings)
-    if not info.has_video and not transcript.segments:
-        raise StageError("transcribe", "no speech found: an audio-only file that is silent has nothing to index")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="argus-visual") as pool:
+        # Started before transcription so that both run at once (see the module docstring).
+        visual = pool.submit(_visual_in_thread, task, settings) if info.has_video else None
+        try:
+            transcript = Transcript(language=None, segments=[])
+            if info.has_audio:
+                stages.enter("decode audio")
+                audio = decode_audio(task.path)
+                stages.enter("transcribe")
+                transcript = transcribe(audio, progress=stages.progress, settings=settings)
+            if not info.has_video and not transcript.segments:
+                raise StageError("transcribe", "no speech found: an audio-only file that is silent has nothing to index")
+        except BaseException:
+            if visual is not None:
+                visual.cancel()
+            raise
 
-    keyframes: list[Keyframe] = []
-    image_vectors: list[np.ndarray | None] = []
-    clip_vectors: list[np.ndarray | None] = []
-    thumbnails: list[bytes] = []
-    captions: list[Caption] = []
-    if info.has_video:
-        with tempfile.TemporaryDirectory(prefix="argus-keyframes-") as tmp:
-            keyframes, image_vectors, clip_vectors, thumbnails = _keyframes(task, Path(tmp), stages, settings)
-        stages.enter("caption")
-        caption = _caption(task, transcript, keyframes, settings)
-        captions = [caption] if caption is not None else []
+        keyframes: list[Keyframe] = []
+        image_vectors: list[np.ndarray | None] = []
+        clip_vectors: list[np.ndarray | None] = []
+        thumbnails: list[bytes] = []
+        captions: list[Caption] = []
+        if visual is not None:
+            keyframes, image_vectors, clip_vectors, thumbnails = _visual_result(visual, stages)
+            stages.enter("caption")
+            caption = _caption(task, transcript, keyframes, settings)
+            captions = [caption] if caption is not None else []
 
     stages.enter("embed")
     segments: list[Segment] = transcript.segments
@@ -197,6 +214,30 @@ def _keyframes(task: FileTask, folder: Path, stages: _Stages, settings: Settings
         matrix = load_clip(settings).embed_images([load_rgb(f.jpeg_path) for f in selected])
         clip_vectors = list(matrix)
     return keyframes, image_vectors, clip_vectors, thumbnails
+
+
+def _visual_in_thread(task: FileTask, settings: Settings):
+    """`_keyframes` in the visual thread; its stage events stay in that thread (the
+    driver sees them after transcription, in `_visual_result`), and a failure is
+    raised as a `StageError` naming the stage it happened in."""
+    stages = _Stages(lambda stage, fraction: None)
+    try:
+        with tempfile.TemporaryDirectory(prefix="argus-keyframes-") as tmp:
+            return _keyframes(task, Path(tmp), stages, settings)
+    except StageError:
+        raise
+    except Exception as exc:
+        raise _stage_error(stages.current, exc) from exc
+
+
+def _visual_result(visual: Future, stages: _Stages):
+    stages.enter("keyframes")
+    stages.enter("visual")
+    try:
+        return visual.result()
+    except StageError as exc:
+        stages.current = exc.stage
+        raise
 
 
 def _caption(task: FileTask, transcript, keyframes: list[Keyframe], settings: Settings) -> Caption | None:
