@@ -1,0 +1,131 @@
+"""Media files and keyframe images, with HTTP range requests so a player can seek.
+
+Only files that resolve inside the ingest roots, the uploads folder or ARGUS_HOME are
+served; a source whose file moved away or lies elsewhere answers 404/403.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+
+from app.api.paths import PathRefused, confine, media_roots
+from app.api.problems import ApiError
+from app.api.security import require
+
+router = APIRouter(prefix="/v1/media", tags=["media"])
+
+CHUNK = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single-range header; None to serve the whole file.
+
+    Unparseable or multi-range headers are ignored (RFC 9110 allows that); a range
+    that starts past the end raises 416."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return None
+    else:  # suffix: the last N bytes
+        n = int(last)
+        if n == 0:
+            raise ApiError(416, "empty suffix range", headers={"Content-Range": f"bytes */{size}"})
+        start, end = max(0, size - n), size - 1
+    if start >= size:
+        raise ApiError(416, f"the range starts past the end ({size} bytes)", headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+def _stream(path: Path, start: int, length: int):
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = fh.read(min(CHUNK, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+
+
+def serve_file(request: Request, path: Path, media_type: str | None) -> Response:
+    size = path.stat().st_size
+    media_type = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    stat = path.stat()
+    etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+    headers = {"Accept-Ranges": "bytes", "ETag": etag}
+    if_range = request.headers.get("if-range")
+    wanted = parse_range(request.headers.get("range"), size) if (if_range in (None, etag)) else None
+    if wanted is None:
+        start, end, status = 0, size - 1, 200
+    else:
+        start, end = wanted
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    length = max(0, end - start + 1)
+    headers["Content-Length"] = str(length)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=media_type)
+    return StreamingResponse(_stream(path, start, length), status_code=status, headers=headers, media_type=media_type)
+
+
+def _source(request: Request, source_id: int):
+    from pipelines.ingest.catalog import open_catalog
+
+    catalog = open_catalog(request.app.state.argus.settings)
+    try:
+        source = catalog.get_source(source_id)
+        if source is None:
+            raise ApiError(404, f"no source with id {source_id}")
+        return source, catalog.keyframes(source_id)
+    finally:
+        catalog.close()
+
+
+@router.head("/{source_id}", include_in_schema=False, dependencies=[Depends(require("read"))])
+@router.get("/{source_id}", summary="The source's file (range requests supported)",
+                  response_class=Response, dependencies=[Depends(require("read"))],
+                  responses={206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}})
+def get_media(request: Request, source_id: int) -> Response:
+    settings = request.app.state.argus.settings
+    source, _ = _source(request, source_id)
+    try:
+        path = confine(source.path, media_roots(settings))
+    except PathRefused:
+        raise ApiError(403, "this source's file lies outside the folders the API serves") from None
+    if not path.is_file():
+        raise ApiError(404, "the source's file is no longer on disk")
+    return serve_file(request, path, source.mime or None)
+
+
+@router.head("/{source_id}/keyframes/{keyframe_id}", include_in_schema=False, dependencies=[Depends(require("read"))])
+@router.get("/{source_id}/keyframes/{keyframe_id}", summary="A keyframe JPEG",
+                  response_class=Response, dependencies=[Depends(require("read"))])
+def get_keyframe(request: Request, source_id: int, keyframe_id: int) -> Response:
+    settings = request.app.state.argus.settings
+    _, keyframes = _source(request, source_id)
+    keyframe = next((k for k in keyframes if k.id == keyframe_id), None)
+    if keyframe is None:  # includes keyframes of other sources
+        raise ApiError(404, f"source {source_id} has no keyframe {keyframe_id}")
+    try:
+        path = confine(settings.home / keyframe.path, [settings.media_dir.resolve()])
+    except PathRefused:
+        raise ApiError(403, "the keyframe lies outside the media folder") from None
+    if not path.is_file():
+        raise ApiError(404, "the keyframe image is missing")
+    return serve_file(request, path, "image/jpeg")
+
+
