@@ -130,7 +130,9 @@ def ask_command(
         sys.stdout.flush()
     sys.stdout.write("\n")
     result = finish_answer(question, evidence, "".join(parts))
-    if result.answered:
+    if not result.answered and result.evidence:
+        console.print(result.text)
+    if result.evidence:
         console.print("\n[bold]Sources[/]")
         for n, ev in enumerate(result.evidence, start=1):
             console.print(f"  [{n}] {ev.citation.label()}  [dim]{ev.text[:90]}[/]")

@@ -80,5 +80,9 @@ def finish_answer(question: str, evidence: list[Evidence], text: str) -> Answer:
     if not evidence or text.strip() == NOT_FOUND:
         return Answer(question=question, text=NOT_FOUND, evidence=[], answered=False)
     text = resolve_markers(text, evidence)
-    declined = "does not answer" in text.lower() or not text
-    return Answer(question=question, text=text or NOT_FOUND, evidence=evidence, answered=not declined)
+    if "does not answer" in text.lower() or not text:
+        # Small models often decline even when the top passage holds the answer: show it, marked as such.
+        closest = " ".join(evidence[0].text.split())[:300]
+        text = f'The model did not find an answer in the evidence. The closest passage is [1]: "{closest}"'
+        return Answer(question=question, text=text, evidence=evidence[:1], answered=False)
+    return Answer(question=question, text=text, evidence=evidence, answered=True)

@@ -63,7 +63,8 @@ def test_answer_without_relevant_evidence_says_so() -> None:
     assert not result.answered and result.text == NOT_FOUND and result.evidence == []
 
 
-def test_a_declining_reply_is_not_an_answer() -> None:
-    result = finish_answer("q", [_ev(1)], "The evidence does not answer this question.")
+def test_a_declining_reply_is_not_an_answer_but_shows_the_closest_passage() -> None:
+    result = finish_answer("q", [_ev(1), _ev(2)], "The evidence does not answer this question.")
     assert not result.answered
+    assert result.text.endswith('[1]: "evidence 1"') and [e.text for e in result.evidence] == ["evidence 1"]
     assert finish_answer("q", [_ev(1)], "It is blue [1].").answered
