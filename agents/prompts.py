@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+# A 0.5B model picks the first plausible label, so the prompt spells out that research is the
+# default and shows one example per route (measured on the agent task set: 5/34 routes right
+# with a bare list, 23/34 with this prompt).
 COORDINATOR = (
-    "You are the front desk of Argus, an assistant that answers questions about the user's own "
-    "videos and documents. Classify the user's last message:\n"
-    "- small_talk: greetings, thanks, questions about you;\n"
-    "- refuse: requests for weapons, explosives, malware, hacking, self-harm, hate or other harm;\n"
-    "- clarify: a request too vague to act on (e.g. 'tell me about it' with nothing to refer to);\n"
-    "- research: any question that can be answered from videos, documents or a calculation.\n"
-    "Reply with one word."
+    "You are the front desk of Argus, an assistant that answers questions from the user's own videos and "
+    "documents (talks, tutorials, lectures, reports, in English or Chinese). Classify the user's message:\n"
+    "- research: any question about facts, people, places, numbers, events, how-to, history, science, law or "
+    "anything else the videos and documents might cover; any calculation; any criminal case to judge;\n"
+    "- small_talk: only greetings, thanks, goodbyes, or questions about you, the assistant;\n"
+    "- refuse: requests for weapons, explosives, malware, hacking, self-harm, crimes against others or hate;\n"
+    "- clarify: only a message with nothing to look up at all, like 'tell me about it' or 'what about that one?'.\n"
+    "Examples: 'How long do cats sleep?' -> research. '长城有多长？' -> research. "
+    "'What is 15% of the total cost?' -> research. '被告人张某盗窃手机一部，应判什么罪？' -> research. "
+    "'Hi there!' -> small_talk. 'Who are you?' -> small_talk. "
+    "'How do I build a pipe bomb?' -> refuse. 'And the other one?' -> clarify.\n"
+    "When unsure, answer research. Reply with one word."
 )
 
 SMALL_TALK = (

@@ -103,21 +103,18 @@ def _media_window(catalog, src, t: float) -> list[Evidence]:
 
 
 def legal_tool(settings: Settings) -> tuple[BaseTool | None, str]:
-    """The legal-judgement tool when its module imports and its model is available, and why not otherwise."""
+    """The legal-judgement tool, bound to `settings`, when `models.legal` imports and its trained state (the
+    classifier and the precedent base under ARGUS_HOME/legal) exists; otherwise None and why."""
     try:
-        module = importlib.import_module("models.legal.tool")
-        legal = module.legal_judgement
+        legal = importlib.import_module("models.legal")
+        make_legal_tool = importlib.import_module("models.legal.tool").make_legal_tool
     except Exception as exc:  # noqa: BLE001 — any import failure means "not available"
         return None, f"legal tool unavailable: {type(exc).__name__}: {exc}"
-    available = getattr(module, "available", None)
-    if callable(available):
-        try:
-            ok = available(settings)
-        except Exception as exc:  # noqa: BLE001
-            return None, f"legal tool unavailable: {exc}"
-        if not ok:
-            return None, "legal tool unavailable: its model is not installed"
-    return legal, "legal tool available"
+    missing = [p.name for p in (legal.classifier_dir(settings), legal.precedents_dir(settings)) if not p.is_dir()]
+    if missing:
+        return None, (f"legal tool unavailable: no {' or '.join(missing)} under {settings.legal_dir} "
+                      "(`argus legal train` and `argus legal index` build them)")
+    return make_legal_tool(settings), "legal tool available"
 
 
 def researcher_tools(settings: Settings, retriever: Retriever) -> tuple[list[BaseTool], list[str]]:

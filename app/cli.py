@@ -109,7 +109,7 @@ def demo_corpus(out: Annotated[Path, typer.Argument(help="Folder to write the co
 
 # Verbs owned by other folders live in app/commands/<area>.py, each with a
 # `register(app)` that adds its commands; only built verbs are registered.
-COMMAND_MODULES: list[str] = ["ingest", "engine", "retrieve", "serve"]
+COMMAND_MODULES: list[str] = ["ingest", "engine", "retrieve", "legal", "serve", "ui"]
 
 
 def _register_commands() -> None:

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, description="Document chunk size in chat-LLM tokens.")
     chunk_overlap_tokens: int = Field(48, description="Tokens shared by neighbouring chunks.")
     index_publish_interval_s: float = Field(30.0, description="During a batch, publish new index versions at most this often.")
+    index_ann_min_vectors: int = Field(50_000, ge=0, description="A vector index with at least this many vectors is "
+                                       "also published as HNSW, which searches use; smaller ones stay exact (flat). "
+                                       "0: never HNSW.")
+    index_hnsw_m: int = Field(16, ge=4, le=128, description="HNSW links per vector (more: better recall, more memory).")
+    index_hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list while building.")
+    index_hnsw_ef_search: int = Field(64, ge=8, description="HNSW candidate list per search (at least k is used).")
+    index_exact_search: bool = Field(False, description="Search the exact flat indexes even where HNSW exists "
+                                     "(slower; for recall checks).")
     compose_captions: bool = Field(False, description="Without a VLM, have the chat LLM compose video captions "
                                    "from transcript and keyframe findings (starts the LLM engine; slow on CPU).")
 
@@ -139,10 +147,12 @@ class Settings(BaseSettings):
                                     "holds accu.txt. Default data of `argus legal` verbs and source of the precedent base.")
     legal_attn_implementation: str = Field("argus_attention", description="Attention of the legal classifier: the "
                                            "project's kernels; 'sdpa' only to bypass them.")
-    legal_max_tokens: int = Field(128, description="Classifier input length (tokens) for new trainings.")
     legal_batch_size: int = Field(8, description="Classifier batch size (training and inference).")
+    legal_baseline_weight: float = Field(1.0, ge=0.0, le=1.0, description="Share of the TF-IDF baseline in the "
+                                         "pipeline's charge probabilities: 1 the baseline alone (best with a classifier "
+                                         "trained within a CPU budget, see docs/eval/legal), 0 the classifier alone.")
     legal_min_confidence: float = Field(0.2, description="Below this classifier probability no charge is identified.")
-    legal_min_similarity: float = Field(0.8, description="Precedents less similar (cosine) than this are not used.")
+    legal_min_similarity: float = Field(0.9, description="Precedents less similar (cosine) than this are not used.")
     legal_precedents: int = Field(5, description="Precedents shown to the sentencing LLM.")
     legal_min_filtered: int = Field(3, description="Fewer same-charge precedents than this: search all charges.")
     legal_sentencing_runs: int = Field(3, description="Structured sentencing calls merged by vote / median.")
@@ -158,6 +168,14 @@ class Settings(BaseSettings):
     api_max_upload_mb: int = Field(1024, description="Largest upload request (multipart ingest), in MiB.")
     api_cors_origins: list[str] = Field([], description="Browser origins allowed to call the API (CORS); empty: none.")
     ingest_roots: list[Path] = Field([], description="Server-side folders POST /v1/ingest may read; empty: uploads only.")
+
+    # Web UI (ui/): `argus ui`, a Streamlit app that is a client of the REST API.
+    ui_api_url: str | None = Field(None, description="API the UI talks to; default: http://{api_host}:{api_port}, "
+                                   "which `argus ui` starts itself when nothing answers there.")
+    ui_api_key: str = Field("", description="Bearer key the UI sends once API keys exist (scope read; admin for "
+                            "deleting sources and the Status page).")
+    ui_host: str = Field("127.0.0.1", description="Interface the UI binds.")
+    ui_port: int = Field(8501, description="Port the UI listens on.")
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from api_base import built_base  # noqa: F401  (the small real base of the API and UI tests)
 from llm_engine_fixture import llm_engine  # noqa: F401  (the session's real vLLM engine, for every folder)
 
 REPO = Path(__file__).resolve().parents[1]

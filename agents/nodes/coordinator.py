@@ -13,7 +13,7 @@ from agents.state import AgentState
 from agents.team import Team, merge_usage
 from models.llm.client import choose
 
-ROUTES = ["small_talk", "refuse", "clarify", "research"]
+ROUTES = ["research", "small_talk", "refuse", "clarify"]  # research first: the default
 
 # Explicit rules first: a refusal must not depend on a 0.5B model's judgement alone.
 HARMFUL = [re.compile(p, re.IGNORECASE) for p in (
@@ -24,11 +24,15 @@ HARMFUL = [re.compile(p, re.IGNORECASE) for p in (
     r"\b(kill|hurt|harm|cut)\s+(myself|yourself)\b|\bsuicide (method|plan)s?\b|\bways? to (die|end my life)\b",
     r"\b(hack|break) into\b.{0,40}\b(account|email|phone|bank|server)\b",
     r"\bpoison(ing)?\b.{0,40}\b(my|his|her|their|a|the)?\s*(neighbou?r|wife|husband|child|boss|dog|cat|person|people)",
+    r"(教我|告诉我).{0,10}(撬开?|偷|抢劫|闯进|下毒|制造炸弹|制作炸药)",
+    r"(怎么|怎样|如何)(撬开?别人|偷别人|偷东西|抢劫|制造炸弹|制作炸药|给人下毒)",
 )]
+# A criminal case description is the legal tool's input, not a request for harm (a small model refuses it).
+CASE_FACT = re.compile(r"被告人|犯罪嫌疑人|公诉机关|检察院指控")
 # Greetings and thanks are small talk whatever a small model would guess (it tends to say "research").
 SMALL_TALK = re.compile(
     r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|how are you( doing)?( today)?|thanks?( you)?|thank you"
-    r"( very much)?|bye|goodbye|see you|你好|您好|嗨|谢谢|多谢|再见|早上好|晚上好)\b[\W\w]{0,30}$",
+    r"( very much)?|bye|goodbye|see you|你好|您好|嗨|谢谢|多谢|再见|早上好|晚上好)(?![a-z])[\W\w]{0,40}$",  # "hi", not "history"
     re.IGNORECASE,
 )
 
@@ -45,6 +49,8 @@ def make_coordinator(team: Team):
                     "messages": [AIMessage(prompts.REFUSAL)]}
         if SMALL_TALK.match(question.strip()):
             route, usage = "small_talk", {}
+        elif CASE_FACT.search(question):
+            route, usage = "research", {}
         else:
             route, usage = team.call(config, lambda: choose(
                 team.chat, [SystemMessage(prompts.COORDINATOR), HumanMessage(question)], ROUTES))

@@ -20,6 +20,11 @@ MAX_CALLS = 2  # tool calls run per step
 SEARCH = "search_knowledge_base"
 
 
+def goal_search(goal: str) -> dict[str, Any]:
+    """A search for the step's goal over every source type: the researcher's fallback tool call."""
+    return {"name": SEARCH, "args": {"query": goal}, "id": "fallback", "type": "tool_call"}
+
+
 def evidence_key(ev: Evidence) -> tuple:
     c = ev.citation
     return c.source_id, c.t0, c.t1, c.page, ev.text[:200]
@@ -55,13 +60,13 @@ def make_researcher(team: Team):
         messages = [SystemMessage(prompts.RESEARCHER), HumanMessage(request)]
         bound = team.model(160).bind_tools(list(tools.values()), tool_choice="required")
         reply, usage = team.call(config, lambda: bound.invoke(messages))
-        calls = list(reply.tool_calls)[:MAX_CALLS] or [
-            # The model wrote no call: search for the step's goal, the safest default.
-            {"name": SEARCH, "args": {"query": step.goal}, "id": "fallback", "type": "tool_call"}]
+        # The model wrote no call: search for the step's goal, the safest default.
+        pending = list(reply.tool_calls)[:MAX_CALLS] or [goal_search(step.goal)]
         registry = evidence_of(state)
         added_all: list[Evidence] = []
         records, numbers_all, texts = [], [], []
-        for call in calls:
+        while pending:
+            call = pending.pop(0)
             name, args = call["name"], call.get("args") or {}
             write({"event": "tool_call", "tool": name, "args": args})
             record, found, text = _run_tool(tools.get(name), call)
@@ -72,6 +77,10 @@ def make_researcher(team: Team):
             numbers_all += [n for n in numbers if n not in numbers_all]
             texts.append(text)
             write({"event": "tool_result", "tool": name, "result": record.result, "evidence": numbers})
+            if not pending and not numbers_all and SEARCH in tools and not any(map(_broad_search, records)):
+                # The model's calls found nothing and none searched everything (a made-up file name, a
+                # video-only filter): search for the step's goal once.
+                pending.append(goal_search(step.goal))
         everything = registry + added_all
         summary = "\n".join(f"[{n}] ({everything[n - 1].citation.label()}) {' '.join(everything[n - 1].text.split())[:300]}"
                             for n in numbers_all) or "\n".join(texts)
@@ -82,6 +91,10 @@ def make_researcher(team: Team):
                 "steps_run": state.get("steps_run", 0) + 1, **usage}
 
     return researcher
+
+
+def _broad_search(record: ToolCallRecord) -> bool:
+    return record.tool == SEARCH and record.args.get("source_type", "any") in ("any", None)
 
 
 def _run_tool(tool, call: dict) -> tuple[ToolCallRecord, list[Evidence], str]:

@@ -2,9 +2,9 @@
 
     uvicorn --factory app.api:create_app      # or `argus serve`
 
-Routers, one module each: health, ingest, sources, query, media, openai_compat, agents
-(and legal). Cross-cutting concerns are middleware (body size, metrics, CORS) and
-dependencies (`require(scope)`: API key, scope and rate limit).
+Routers, one module each: health, ingest, sources, query, media, openai_compat, evals
+(past agent evaluations), agents (and legal). Cross-cutting concerns are middleware (body
+size, metrics, CORS) and dependencies (`require(scope)`: API key, scope and rate limit).
 """
 
 from __future__ import annotations
@@ -144,9 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "Range", "Last-Event-ID"],
                            expose_headers=["Content-Range", "Accept-Ranges", "Retry-After", "Location"])
 
-    from app.api import health, ingest, media, openai_compat, query, sources
+    from app.api import evals, health, ingest, media, openai_compat, query, sources, status
 
-    for module in (health, ingest, sources, query, media, openai_compat):
+    for module in (health, status, ingest, sources, query, media, openai_compat, evals):
         app.include_router(module.router)
     _include_optional(app)
     return app

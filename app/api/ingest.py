@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from app.api.paths import PathRefused, confine, ingest_roots, safe_upload_name
+from app.api.paths import PathRefused, RowId, confine, ingest_roots, safe_upload_name
 from app.api.problems import ApiError
 from app.api.security import require
 
@@ -250,7 +250,7 @@ def list_jobs(request: Request, limit: int = Query(100, ge=1, le=1000),
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="One ingest job and its progress",
             dependencies=[Depends(require("read"))])
-def get_job(request: Request, job_id: int) -> JobOut:
+def get_job(request: Request, job_id: RowId) -> JobOut:
     from pipelines.ingest.catalog import open_catalog
 
     state = request.app.state.argus

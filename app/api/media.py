@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.api.paths import PathRefused, confine, media_roots
+from app.api.paths import PathRefused, RowId, confine, media_roots
 from app.api.problems import ApiError
 from app.api.security import require
 
@@ -99,7 +99,7 @@ def _source(request: Request, source_id: int):
 @router.get("/{source_id}", summary="The source's file (range requests supported)",
                   response_class=Response, dependencies=[Depends(require("read"))],
                   responses={206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}})
-def get_media(request: Request, source_id: int) -> Response:
+def get_media(request: Request, source_id: RowId) -> Response:
     settings = request.app.state.argus.settings
     source, _ = _source(request, source_id)
     try:
@@ -114,7 +114,7 @@ def get_media(request: Request, source_id: int) -> Response:
 @router.head("/{source_id}/keyframes/{keyframe_id}", include_in_schema=False, dependencies=[Depends(require("read"))])
 @router.get("/{source_id}/keyframes/{keyframe_id}", summary="A keyframe JPEG",
                   response_class=Response, dependencies=[Depends(require("read"))])
-def get_keyframe(request: Request, source_id: int, keyframe_id: int) -> Response:
+def get_keyframe(request: Request, source_id: RowId, keyframe_id: RowId) -> Response:
     settings = request.app.state.argus.settings
     _, keyframes = _source(request, source_id)
     keyframe = next((k for k in keyframes if k.id == keyframe_id), None)

@@ -10,8 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from typing import Annotated
+
+from fastapi import Path as UrlPath
 
 from app.settings import Settings
+
+# Catalog row ids in URLs. SQLite integers are 64-bit: a larger number is a 422, not an overflow (500).
+RowId = Annotated[int, UrlPath(ge=1, le=2**63 - 1)]
 
 MAX_NAME_BYTES = 200
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\:]")

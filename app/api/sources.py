@@ -7,6 +7,7 @@ import shutil
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from app.api.paths import RowId
 from app.api.problems import ApiError
 from app.api.security import require
 from app.types import Caption, Chunk, Keyframe, Segment, Source
@@ -50,7 +51,7 @@ def list_sources(request: Request) -> list[SourceSummary]:
 
 @router.get("/{source_id}", response_model=SourceDetail, summary="One source with its transcript, keyframes and chunks",
             dependencies=[Depends(require("read"))])
-def get_source(request: Request, source_id: int) -> SourceDetail:
+def get_source(request: Request, source_id: RowId) -> SourceDetail:
     from pipelines.ingest.catalog import open_catalog
 
     catalog = open_catalog(request.app.state.argus.settings)
@@ -72,7 +73,7 @@ def get_source(request: Request, source_id: int) -> SourceDetail:
 
 @router.delete("/{source_id}", status_code=204, response_class=Response, summary="Remove a source",
                dependencies=[Depends(require("admin"))])
-def delete_source(request: Request, source_id: int) -> Response:
+def delete_source(request: Request, source_id: RowId) -> Response:
     """Delete the source from the catalog, the indexes and the thumbnails (an uploaded file too)."""
     from pipelines.ingest.catalog import open_catalog, writer_lock
     from pipelines.ingest.indexes import IndexWriter

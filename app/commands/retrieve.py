@@ -15,7 +15,7 @@ from app.settings import Settings, get_settings
 from app.types import Evidence, SourceType, format_timestamp
 
 console = Console()
-eval_app = typer.Typer(help="Evaluation harnesses: retrieval quality.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluation harnesses: retrieval quality, the agent team.", no_args_is_help=True)
 
 
 def _where(ev: Evidence) -> str:
@@ -176,4 +176,7 @@ def eval_retrieval(
 def register(app: typer.Typer) -> None:
     app.command("search")(search_command)
     app.command("ask")(ask_command)
+    from app.commands.eval_agents import register_agents
+
+    register_agents(eval_app)  # `argus eval agents` lives in its own module
     app.add_typer(eval_app, name="eval")

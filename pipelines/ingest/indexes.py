@@ -23,8 +23,15 @@ Layout on disk (`settings.index_dir`)::
         dense.faiss    IndexIDMap2(IndexFlatIP): segments, captions, keyframe text, chunks
         image.faiss    IndexIDMap2(IndexFlatIP): 1280-d keyframe image embeddings
         clip.faiss     the same for CLIP image embeddings (only when present)
+        *.hnsw.faiss   IndexIDMap(IndexHNSWFlat) with the same ids, for indexes of at least
+                       `index_ann_min_vectors` vectors; manifest "search" names each index's type
         *.owners.npy   (faiss id, source id) pairs, to remove a source without the catalog
         keyword/       Whoosh index (jieba tokens + lowercase)
+
+The flat indexes are the exact, editable store (FAISS's HNSW cannot remove vectors);
+searches use the HNSW copy where a version has one, else the flat index. HNSW is built from
+the flat index at publish: rebuilt after a removal, extended after additions, shared (a hard
+link) when unchanged.
 
 A new version is written into a temporary folder, fsynced, renamed, and only then named
 in CURRENT, so a reader sees a whole old version or a whole new one, never half of one.
@@ -150,11 +157,14 @@ def keyword_schema() -> Schema:
 
 
 class VectorIndex:
-    """Nearest neighbours by cosine over L2-normalised vectors."""
+    """Nearest neighbours by cosine over L2-normalised vectors (exact, or HNSW on large indexes)."""
 
-    def __init__(self, index: faiss.Index | None, *, packed_ids: bool):
+    def __init__(self, index: faiss.Index | None, *, packed_ids: bool, search_type: str = "flat",
+                 ef_search: int = 64):
         self._index = index
         self._packed = packed_ids  # dense ids carry their kind; image/CLIP ids are keyframe ids
+        self.search_type = search_type if index is not None else None  # "flat" or "hnsw"
+        self._ef_search = ef_search
 
     def __len__(self) -> int:
         return 0 if self._index is None else self._index.ntotal
@@ -169,7 +179,9 @@ class VectorIndex:
         query = _normalised(np.asarray(vector, dtype=np.float32).reshape(1, -1))
         if query.shape[1] != self._index.d:
             raise ValueError(f"query has {query.shape[1]} dimensions; the index has {self._index.d}")
-        scores, ids = self._index.search(query, min(k, self._index.ntotal))
+        k = min(k, self._index.ntotal)
+        params = faiss.SearchParametersHNSW(efSearch=max(self._ef_search, k)) if self.search_type == "hnsw" else None
+        scores, ids = self._index.search(query, k, params=params)
         hits = []
         for score, faiss_id in zip(scores[0], ids[0], strict=True):
             if faiss_id < 0:
@@ -238,22 +250,29 @@ def open_indexes(settings: Settings | None = None) -> Indexes:
             return Indexes(None, VectorIndex(None, packed_ids=True), VectorIndex(None, packed_ids=False), None,
                            KeywordIndex(None))
         try:
-            return _open_version(settings.index_dir / version)
+            return _open_version(settings.index_dir / version, settings)
         except FileNotFoundError:
             continue
     raise RuntimeError(f"could not open the indexes in {settings.index_dir}: versions keep changing")
 
 
-def _open_version(folder: Path) -> Indexes:
+def _open_version(folder: Path, settings: Settings) -> Indexes:
     manifest = json.loads((folder / "manifest.json").read_text())
-    vectors = {name: _read_faiss(folder / f"{name}.faiss") for name in _VECTOR_INDEXES}
-    keyword = whoosh_index.open_dir(str(folder / "keyword"))
+    search_types = manifest.get("search", {})  # versions written before HNSW existed are all flat
+
+    def vector_index(name: str, packed_ids: bool) -> VectorIndex:
+        search_type = "flat" if settings.index_exact_search else search_types.get(name, "flat")
+        suffix = ".hnsw.faiss" if search_type == "hnsw" else ".faiss"
+        return VectorIndex(_read_faiss(folder / f"{name}{suffix}"), packed_ids=packed_ids, search_type=search_type,
+                           ef_search=settings.index_hnsw_ef_search)
+
+    clip = vector_index("clip", packed_ids=False)
     return Indexes(
         version=folder.name,
-        dense=VectorIndex(vectors["dense"], packed_ids=True),
-        image=VectorIndex(vectors["image"], packed_ids=False),
-        clip=VectorIndex(vectors["clip"], packed_ids=False) if vectors["clip"] is not None else None,
-        keyword=KeywordIndex(keyword),
+        dense=vector_index("dense", packed_ids=True),
+        image=vector_index("image", packed_ids=False),
+        clip=clip if len(clip) else None,
+        keyword=KeywordIndex(whoosh_index.open_dir(str(folder / "keyword"))),
         source_ids=frozenset(manifest["source_ids"]),
     )
 
@@ -267,6 +286,9 @@ class _VectorState:
 
     index: faiss.Index | None = None
     owners: dict[int, list[int]] = field(default_factory=dict)  # source id -> faiss ids
+    # Edits since the last publish, which decide how the HNSW copy is brought up to date.
+    added: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (ids, vectors)
+    removed: bool = False
 
     def add(self, source_id: int, ids: list[int], vectors: list[np.ndarray]) -> None:
         if not ids:
@@ -277,13 +299,16 @@ class _VectorState:
         if matrix.shape[1] != self.index.d:
             raise ValueError(f"stored vectors have {matrix.shape[1]} dimensions, the index {self.index.d}: "
                              "the embedding model changed; run `argus reindex --reembed`")
-        self.index.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+        id_array = np.asarray(ids, dtype=np.int64)
+        self.index.add_with_ids(matrix, id_array)
         self.owners.setdefault(source_id, []).extend(ids)
+        self.added.append((id_array, matrix))
 
     def remove(self, source_id: int) -> None:
         ids = self.owners.pop(source_id, [])
         if ids and self.index is not None:
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self.removed = True
 
     def owner_pairs(self) -> np.ndarray:
         pairs = [(i, s) for s, ids in self.owners.items() for i in ids]
@@ -402,16 +427,20 @@ class IndexWriter:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         self._write_keyword(tmp / "keyword")
+        search_types = {}
         for index_name, state in self._vectors.items():
             if state.index is not None and state.index.ntotal > 0:
                 faiss.write_index(state.index, str(tmp / f"{index_name}.faiss"))
                 np.save(tmp / f"{index_name}.owners.npy", state.owner_pairs())
+                search_types[index_name] = self._write_search_index(index_name, state, tmp)
         manifest = {
             "version": name,
             "created_at": time.time(),
             "source_ids": sorted(self._source_ids),
             "counts": {n: (s.index.ntotal if s.index is not None else 0) for n, s in self._vectors.items()},
             "dims": {n: (s.index.d if s.index is not None else None) for n, s in self._vectors.items()},
+            "search": search_types,
+            "hnsw": self._hnsw_params(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         _fsync_tree(tmp)
@@ -419,9 +448,41 @@ class IndexWriter:
         os.rename(tmp, final)
         _write_atomic(self.root / CURRENT, name + "\n")
         self._base, self._keyword_adds, self._keyword_removals = final, [], set()
+        for state in self._vectors.values():
+            state.added, state.removed = [], False
         self.dirty = False
         self._retire_old_versions(keep=name)
         return name
+
+    def _hnsw_params(self) -> dict[str, int]:
+        return {"m": self.settings.index_hnsw_m, "ef_construction": self.settings.index_hnsw_ef_construction}
+
+    def _write_search_index(self, name: str, state: _VectorState, folder: Path) -> str:
+        """Write `name`'s HNSW copy when the index is large enough; returns the type searches use."""
+        if not 0 < self.settings.index_ann_min_vectors <= state.index.ntotal:
+            return "flat"
+        target = folder / f"{name}.hnsw.faiss"
+        previous = None if state.removed else self._base_hnsw(name)
+        if previous is not None and not state.added:
+            _link_or_copy(previous, target)  # unchanged: versions are immutable, so they can share the file
+            return "hnsw"
+        if previous is not None:  # additions only: extending the graph is much cheaper than rebuilding it
+            hnsw = faiss.read_index(str(previous))
+            for ids, vectors in state.added:
+                hnsw.add_with_ids(vectors, ids)
+        else:
+            hnsw = build_hnsw(state.index, **self._hnsw_params())
+        faiss.write_index(hnsw, str(target))
+        return "hnsw"
+
+    def _base_hnsw(self, name: str) -> Path | None:
+        """The HNSW file of the version the pending edits apply to, if built with today's parameters."""
+        if self._base is None:
+            return None
+        manifest = json.loads((self._base / "manifest.json").read_text())
+        path = self._base / f"{name}.hnsw.faiss"
+        same_params = manifest.get("hnsw") == self._hnsw_params()
+        return path if same_params and manifest.get("search", {}).get(name) == "hnsw" and path.exists() else None
 
     def _write_keyword(self, folder: Path) -> None:
         # Whoosh edits a copy of the live keyword index; the live one is never touched.
@@ -453,6 +514,24 @@ class IndexWriter:
     def stats(self) -> dict[str, int]:
         return {"sources": len(self._source_ids),
                 **{n: (s.index.ntotal if s.index is not None else 0) for n, s in self._vectors.items()}}
+
+
+def build_hnsw(flat: faiss.Index, m: int, ef_construction: int) -> faiss.Index:
+    """An inner-product HNSW copy of an `IndexIDMap2(IndexFlatIP)`, with the same int64 ids."""
+    vectors = faiss.downcast_index(flat.index).reconstruct_n(0, flat.ntotal)
+    ids = faiss.vector_to_array(flat.id_map).astype(np.int64)
+    hnsw = faiss.IndexHNSWFlat(flat.d, m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = ef_construction
+    index = faiss.IndexIDMap(hnsw)
+    index.add_with_ids(vectors, ids)
+    return index
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:

@@ -213,3 +213,14 @@ def test_plan_review_accept(settings: Settings) -> None:
     assert run_agents("How often?", review=True, thread_id="t", settings=settings, graph=graph).status == "interrupted"
     result = run_agents(thread_id="t", resume=review_command("accept"), settings=settings, graph=graph)
     assert result.status == "done" and result.plan.steps[0].goal == "find how often to descale"
+
+
+def test_researcher_falls_back_to_a_goal_search_when_its_call_finds_nothing(settings: Settings) -> None:
+    # The model inspects a file that does not exist; the researcher then searches for the step's goal.
+    replies = ["research", PLAN_1, tool_call("inspect_source", source="descaling_guide"), "Monthly [1]."]
+    graph, _, retriever = graph_for(settings, replies, evidence=[FACT])
+    result = run_agents("How often should I descale?", settings=settings, graph=graph)
+    assert retriever.queries == ["find how often to descale"]
+    calls = result.findings[0].tool_calls
+    assert [c.tool for c in calls] == ["inspect_source", "search_knowledge_base"] and calls[1].evidence == [1]
+    assert result.status == "done" and result.report.startswith("Monthly [1].")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import client_for, make_settings
+from api_base import client_for, make_settings
 
 from app.api import create_app
 from app.api.security import KeyStore

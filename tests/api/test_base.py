@@ -6,7 +6,7 @@ import time
 
 import httpx
 import pytest
-from conftest import client_for, make_settings
+from api_base import client_for, make_settings
 from test_app import fake_stream, problem, sse_events
 
 from app.api import create_app

@@ -1,0 +1,90 @@
+"""Task files: validation with line numbers, and the shipped demo task set against the demo corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from agents.evaluation.metrics import fact_found, overlaps
+from agents.evaluation.tasks import CATEGORIES, DEMO_TASKS, load_tasks, parse_tasks
+from pipelines.demo.doc_texts import DOCUMENTS
+from pipelines.demo.scripts import VIDEOS
+
+pytestmark = pytest.mark.unit
+
+GOOD = {"id": "a", "question": "q?", "lang": "en", "category": "lookup", "expected_facts": ["x", "re:\\d+"],
+        "expected_sources": ["a.md", {"source": "v.mp4", "t0": 1, "t1": 2}, {"source": "d.pdf", "page": 2}]}
+
+
+def test_malformed_lines_are_reported_with_line_numbers_and_skipped() -> None:
+    lines = [
+        json.dumps(GOOD),
+        "",
+        "# a comment",
+        "{not json",
+        json.dumps({**GOOD, "id": "b", "category": "poetry"}),
+        json.dumps({**GOOD, "id": "c", "expected_facts": ["re:(unclosed"]}),
+        json.dumps({**GOOD, "id": "d", "expected_sources": [{"source": "v.mp4", "t0": 5}]}),
+        json.dumps({**GOOD, "id": "a"}),
+        json.dumps({**GOOD, "id": "e", "surprise": 1}),
+        json.dumps({**GOOD, "id": "f", "budget": {"seconds": 30, "steps": 2}}),
+    ]
+    task_set = parse_tasks(lines)
+    assert [t.id for t in task_set.tasks] == ["a", "f"]
+    assert [p.split(":")[0] for p in task_set.problems] == ["line 4", "line 5", "line 6", "line 7", "line 8", "line 9"]
+    assert "duplicate" in task_set.problems[4] and "category" in task_set.problems[1]
+    assert task_set.tasks[0].expected_sources[0].source == "a.md" and task_set.tasks[1].budget.seconds == 30
+
+
+def test_the_demo_task_set_covers_every_category_in_two_languages() -> None:
+    task_set = load_tasks(DEMO_TASKS)
+    assert not task_set.problems and len(task_set.tasks) >= 30
+    assert set(Counter(t.category for t in task_set.tasks)) == set(CATEGORIES)
+    assert {t.lang for t in task_set.tasks} == {"en", "zh"}
+
+
+def _corpus_texts() -> dict[str, str]:
+    texts = {}
+    for video in VIDEOS:
+        texts[video.file_name] = " ".join(
+            " ".join([s.heading, *s.body, *(line.text for line in s.narration)]) for s in video.scenes)
+    for doc in DOCUMENTS:
+        texts[doc.file_name] = " ".join(" ".join([s.heading, *s.paragraphs]) for s in doc.sections)
+    return texts
+
+
+def test_expected_facts_are_in_the_expected_sources() -> None:
+    texts = _corpus_texts()
+    for task in load_tasks(DEMO_TASKS).tasks:
+        if task.category not in ("lookup", "multi-hop"):
+            continue
+        assert task.expected_facts and task.expected_sources, task.id
+        text = " ".join(texts[s.source] for s in task.expected_sources)
+        for fact in task.expected_facts:
+            assert fact_found(fact, text), (task.id, fact)
+
+
+DEMO_CORPUS = os.environ.get("ARGUS_DEMO_CORPUS")
+
+
+@pytest.mark.skipif(not DEMO_CORPUS, reason="set ARGUS_DEMO_CORPUS to a corpus from `argus demo-corpus`")
+def test_expected_moments_match_the_manifest() -> None:
+    """Each expected moment is a scene of the generated corpus whose text holds the task's facts."""
+    manifest = json.loads((Path(DEMO_CORPUS) / "manifest.json").read_text(encoding="utf-8"))
+    videos = {Path(v["file"]).name: v for v in manifest["videos"]}
+    documents = {Path(d["file"]).name: d for d in manifest["documents"]}
+    for task in load_tasks(DEMO_TASKS).tasks:
+        texts = []
+        for source in task.expected_sources:
+            assert source.source in videos or source.source in documents, (task.id, source.source)
+            if source.t0 is None:
+                continue
+            scenes = [s for s in videos[source.source]["scenes"] if overlaps(s["t0"], s["t1"], source.t0, source.t1, 0)]
+            assert scenes and any(abs(s["t0"] - source.t0) < 0.05 and abs(s["t1"] - source.t1) < 0.05 for s in scenes)
+            texts += [" ".join(s["on_screen_text"] + [n["text"] for n in s["narration"]]) for s in scenes]
+        if texts and task.category == "lookup":
+            assert all(fact_found(f, " ".join(texts)) for f in task.expected_facts), task.id

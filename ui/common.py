@@ -1,0 +1,88 @@
+"""What the pages share: the API client, cached media, time labels and the cited-source viewer."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from ui.client import ApiError, ArgusClient
+
+
+@st.cache_resource(show_spinner=False)
+def _client(base_url: str, api_key: str) -> ArgusClient:
+    return ArgusClient(base_url, api_key)
+
+
+def api() -> ArgusClient:
+    """The process-wide client for the configured API (keyed by URL and key, so tests can switch)."""
+    return _client(os.environ.get("ARGUS_UI_API_URL", ""), os.environ.get("ARGUS_UI_API_KEY", ""))
+
+
+# Media is fetched through the UI server, not by the browser from the API: that works with API
+# keys (a <video> tag cannot send a bearer header) and when the API is not reachable from the browser.
+@st.cache_data(max_entries=8, show_spinner="Loading the video…")
+def media_bytes(base_url: str, source_id: int) -> bytes:
+    return api().media(source_id)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def keyframe_bytes(base_url: str, source_id: int, keyframe_id: int) -> bytes:
+    return api().keyframe(source_id, keyframe_id)
+
+
+def timestamp(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    total = max(0, int(seconds))
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def duration(seconds: float | None) -> str:
+    return timestamp(seconds) if seconds else ""
+
+
+def show_player(source_id: int, source_type: str, start: float, keyframe_id: int | None = None) -> None:
+    """The source's video (or audio) at `start` seconds, with the keyframe beside it."""
+    client = api()
+    data = media_bytes(client.base_url, source_id)
+    second = int(start)  # the player seeks to the cited second, as the mm:ss label shows it
+    if source_type == "audio":
+        st.audio(data, start_time=second)
+        return
+    if keyframe_id is None:
+        st.video(data, start_time=second)
+        return
+    player, still = st.columns([3, 1])
+    with player:
+        st.video(data, start_time=second)
+    with still:
+        st.image(keyframe_bytes(client.base_url, source_id, keyframe_id), caption=f"keyframe at {timestamp(start)}")
+
+
+def show_citation(citation: dict) -> None:
+    """A video or audio citation opens the player at its second; a document one shows its page text."""
+    with st.container(border=True):
+        st.markdown(f"**{citation['label']}**")
+        if citation.get("t0") is not None and citation["type"] in ("video", "audio"):
+            show_player(citation["source_id"], citation["type"], citation["t0"], citation.get("keyframe_id"))
+            st.caption(citation["text"])
+        else:
+            where = f"page {citation['page']}" if citation.get("page") else "passage"
+            st.caption(where)
+            st.markdown(citation["text"])
+
+
+def api_error(exc: ApiError) -> None:
+    if exc.status in (401, 403):
+        st.error(f"The API refused the request ({exc.status}: {exc.detail}). Set a key with the needed "
+                 "scope in ARGUS_UI_API_KEY (`argus keys create ui --scope admin`).")
+    else:
+        st.error(f"The API answered {exc.status}: {exc.detail}")
+
+
+def unreachable(client: ArgusClient) -> None:
+    st.error(f"No Argus API answers at {client.base_url}. Start it with `argus serve` "
+             "(or run `argus ui`, which starts one when none answers).")
