@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -33,12 +34,26 @@ def checkpoint_path(settings: Settings):
     return settings.home / "agents" / "checkpoints.sqlite"
 
 
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """Checkpoints may rebuild only LangGraph's safe types and the project's own (the shared types and
+    the agents' models): a tampered checkpoint file cannot make the loader construct anything else."""
+    import agents.nodes.coder
+    import agents.nodes.plan_review
+    import agents.sandbox
+    import app.types
+
+    own = [(module.__name__, name)
+           for module in (app.types, agents.sandbox, agents.nodes.coder, agents.nodes.plan_review)
+           for name, obj in vars(module).items() if isinstance(obj, type) and obj.__module__ == module.__name__]
+    return JsonPlusSerializer(allowed_msgpack_modules=own)
+
+
 def open_checkpointer(settings: Settings | None = None) -> SqliteSaver:
     """The SQLite saver under ARGUS_HOME (one connection, usable from the API's worker threads)."""
     settings = settings or get_settings()
     path = checkpoint_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=checkpoint_serializer())
 
 
 def review_command(action: Literal["accept", "edit"], plan: Plan | dict | None = None) -> Command:
