@@ -115,7 +115,7 @@ class Settings(BaseSettings):
                                        "0: never HNSW.")
     index_hnsw_m: int = Field(16, ge=4, le=128, description="HNSW links per vector (more: better recall, more memory).")
     index_hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list while building.")
-    index_hnsw_ef_search: int = Field(64, ge=8, description="HNSW candidate list per search (at least k is used).")
+    index_hnsw_ef_search: int = Field(128, ge=8, description="HNSW candidate list per search (at least k is used).")
     index_exact_search: bool = Field(False, description="Search the exact flat indexes even where HNSW exists "
                                      "(slower; for recall checks).")
     compose_captions: bool = Field(False, description="Without a VLM, have the chat LLM compose video captions "
