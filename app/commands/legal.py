@@ -196,9 +196,9 @@ def eval_cmd(
     context = {"data": str(data), "attention": settings.legal_attn_implementation,
                "pipeline baseline weight": settings.legal_baseline_weight}
     if {"classifier", "pipeline"} & set(wanted):
-        from models.legal.pipeline import load_models
+        from models.legal.pipeline import load_classifier
 
-        meta = load_models(settings).classifier.meta
+        meta = load_classifier(settings).meta
         context.update({"classifier base": meta.base_model, "classifier max tokens": meta.max_tokens})
     paths = write_report(result, out, context)
     if result.reproduction is not None:

@@ -94,7 +94,7 @@ def precedent_median(v: Verdict) -> tuple[Sentence | None, float | None]:
 def evaluate(data: Path, settings: Settings, systems: Sequence[str] = SYSTEMS, limit: int | None = None,
              pipeline_limit: int | None = None, log: Callable[[str], None] = print) -> Evaluation:
     from models.legal.data import round_robin
-    from models.legal.pipeline import load_baseline, load_models, predict
+    from models.legal.pipeline import load_baseline, load_classifier, mix_probabilities, predict
 
     loaded = load_cases(data, limit=limit)
     log(loaded.summary())
@@ -115,14 +115,14 @@ def evaluate(data: Path, settings: Settings, systems: Sequence[str] = SYSTEMS, l
             model = load_baseline(settings)
             probabilities[name] = model.predict_proba(facts)
         else:
-            model = load_models(settings).classifier
+            model = load_classifier(settings)
             probabilities[name] = model.predict_proba(facts, batch_size=settings.legal_batch_size)
         _add_charge_system(result, name, probabilities[name], model.labels.names, time.perf_counter() - started,
                            pipeline_rows, log)
     if len(probabilities) == 2:
         # The mix of pipeline.LegalModels.charge_probabilities; at 0.5 when the setting picks one model alone.
         w = settings.legal_baseline_weight if 0 < settings.legal_baseline_weight < 1 else BLEND_REPORTED
-        blended = (1 - w) * probabilities["classifier"] + w * probabilities["baseline"]
+        blended = mix_probabilities(probabilities["classifier"], probabilities["baseline"], w)
         _add_charge_system(result, "blend", blended, model.labels.names, 0.0, pipeline_rows, log)
     if "classifier" in result.predictions:
         result.reproduction = _reproduction(settings, result)

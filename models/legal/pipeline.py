@@ -28,7 +28,7 @@ from app.settings import Settings, get_settings
 from app.types import ChargeProbability, Verdict
 from models.legal.baseline import TfidfBaseline
 from models.legal.classifier import LegalClassifier
-from models.legal.labels import select_charges
+from models.legal.labels import LabelSet, select_charges
 from models.legal.precedents import PrecedentBase, embed
 
 MAX_FACT_CHARS = 20_000
@@ -37,39 +37,60 @@ CANDIDATES_SHOWN = 5
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def mix_probabilities(classifier: np.ndarray, baseline: np.ndarray, baseline_weight: float) -> np.ndarray:
+    """The pipeline's charge probabilities: the classifier's and the baseline's, mixed linearly."""
+    return (1 - baseline_weight) * classifier + baseline_weight * baseline
+
+
 @dataclass
 class LegalModels:
-    classifier: LegalClassifier
+    classifier: LegalClassifier | None  # None when the mix gives it no weight
     precedents: PrecedentBase
-    baseline: TfidfBaseline | None  # None when the blend gives it no weight
+    baseline: TfidfBaseline | None  # None when the mix gives it no weight
+
+    @property
+    def labels(self) -> LabelSet:
+        return (self.classifier or self.baseline).labels
 
     def charge_probabilities(self, facts: list[str], baseline_weight: float, batch_size: int = 1) -> np.ndarray:
         """(n, labels) probabilities: the classifier's, mixed linearly with the baseline's."""
         if self.baseline is None or baseline_weight <= 0:
             return self.classifier.predict_proba(facts, batch_size=batch_size)
+        if baseline_weight >= 1:
+            return self.baseline.predict_proba(facts)
         if self.baseline.labels != self.classifier.labels:
             raise RuntimeError("the baseline and the classifier were trained on different label sets; "
                                "retrain both with `argus legal train`")
-        baseline = self.baseline.predict_proba(facts)
-        if baseline_weight >= 1:
-            return baseline
         probs = self.classifier.predict_proba(facts, batch_size=batch_size)
-        return (1 - baseline_weight) * probs + baseline_weight * baseline
+        return mix_probabilities(probs, self.baseline.predict_proba(facts), baseline_weight)
 
 
 _loaded: dict[tuple, LegalModels] = {}
+_classifiers: dict[tuple, LegalClassifier] = {}
+
+
+def load_classifier(settings: Settings) -> LegalClassifier:
+    """The trained classifier, loaded once per process and settings."""
+    from models.legal import classifier_dir
+
+    key = (str(classifier_dir(settings)), settings.legal_attn_implementation, settings.legal_base_model)
+    if key not in _classifiers:
+        _classifiers[key] = LegalClassifier.load(classifier_dir(settings), settings.legal_attn_implementation,
+                                                 base_model=settings.legal_base_model)
+    return _classifiers[key]
 
 
 def load_models(settings: Settings) -> LegalModels:
-    """The trained classifier and the precedent base, loaded once per process and settings."""
+    """What `predict` needs, loaded once per process and settings: the precedent base, and the classifier and
+    the baseline where the mix gives them weight."""
     from models.legal import classifier_dir, precedents_dir
 
+    weight = settings.legal_baseline_weight
     key = (str(classifier_dir(settings)), str(precedents_dir(settings)), settings.legal_attn_implementation,
-           settings.legal_base_model, settings.legal_baseline_weight > 0)
+           settings.legal_base_model, weight > 0, weight < 1)
     if key not in _loaded:
-        classifier = LegalClassifier.load(classifier_dir(settings), settings.legal_attn_implementation,
-                                          base_model=settings.legal_base_model)
-        baseline = load_baseline(settings) if settings.legal_baseline_weight > 0 else None
+        classifier = load_classifier(settings) if weight < 1 else None
+        baseline = load_baseline(settings) if weight > 0 else None
         _loaded[key] = LegalModels(classifier, PrecedentBase.open(precedents_dir(settings)), baseline)
     return _loaded[key]
 
@@ -102,7 +123,7 @@ def predict(fact: str, settings: Settings | None = None) -> Verdict:
 
     models = load_models(settings)
     probs = models.charge_probabilities([fact], settings.legal_baseline_weight)[0]
-    names = models.classifier.labels.names
+    names = models.labels.names
     chosen = [names[i] for i in select_charges(probs)]
     confidence = float(probs.max())
     top = probs.argsort()[::-1][:CANDIDATES_SHOWN]
