@@ -78,7 +78,8 @@ class LiveProgress:
 
 def _single_threaded_faiss() -> None:
     """One query is a tiny FAISS search: OpenMP's thread start-up and spinning cost more than the
-    search itself (3 ms against 0.1 ms per query on 2 busy cores), so the API searches single-threaded."""
+    search itself (3 ms against 0.1 ms per query on 2 busy cores), so the API searches single-threaded.
+    OpenMP keeps the setting per calling thread, so it is made before every search."""
     try:
         import faiss
     except ImportError:
@@ -102,18 +103,25 @@ class AppState:
     agent_stream: Any = None  # agents.run.stream_events, or a stand-in with its signature
 
     def search(self, query: str, k: int, filters, granularity: str, rerank: bool):
-        """Search with the shared retriever (it caches indexes; serialised, it is not thread-safe)."""
-        from pipelines.retrieve.search import Retriever
+        """Search with the shared retriever (it caches indexes; serialised, it is not thread-safe).
+
+        The query vector, most of a search's CPU, is computed first, outside the lock: the
+        embedding engine releases the GIL, so concurrent requests embed on every core and
+        the search under the lock finds their vectors in the cache."""
+        from pipelines.retrieve.search import Retriever, clean_query
 
         with self._retriever_lock:
             if self._retriever is None:
-                _single_threaded_faiss()
                 self._retriever = Retriever(self.settings)
-            if rerank and self._retriever.reranker is None:
+            retriever = self._retriever
+        retriever.embed(clean_query(query))
+        with self._retriever_lock:
+            if rerank and retriever.reranker is None:
                 from app.commands.retrieve import make_reranker
 
-                self._retriever.reranker = make_reranker(self.settings, "auto")
-            return self._retriever.search(query, k, filters, granularity=granularity, rerank=rerank)
+                retriever.reranker = make_reranker(self.settings, "auto")
+            _single_threaded_faiss()
+            return retriever.search(query, k, filters, granularity=granularity, rerank=rerank)
 
     def chat(self):
         """The chat model (the LLM engine is started on first use)."""

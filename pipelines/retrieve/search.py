@@ -34,6 +34,7 @@ from pipelines.retrieve.fusion import Fused, FusionRule, Granularity, Hit, fuse
 from pipelines.retrieve.rerank import Reranker, rerank_order
 
 MAX_QUERY_CHARS = 2000
+ROW_CACHE_SIZE = 50_000  # catalog rows kept between searches (cleared when full or on a new index version)
 MAX_K = 1000
 FILTER_DEPTH_FACTOR = 4  # look deeper when filters will drop hits
 
@@ -104,6 +105,7 @@ class Retriever:
         self._catalog: Catalog | None = None
         self._indexes: Indexes | None = None
         self._sources: dict[int, Source] = {}
+        self._rows: dict[tuple[str, int], object] = {}  # (kind, id) -> catalog row, for this index version
         self._clip_text = None
 
     # -- resources ------------------------------------------------------------------
@@ -117,6 +119,7 @@ class Retriever:
                 self._indexes.close()
             self._indexes = open_indexes(self.settings)
             self._sources = {s.id: s for s in self._catalog.list_sources()}
+            self._rows.clear()
         return self._catalog, self._indexes
 
     def close(self) -> None:
@@ -163,16 +166,22 @@ class Retriever:
             fused = self._rerank(text, fused)
         return [self._evidence(catalog, item, granularity) for item in fused[:k]]
 
+    def embed(self, text: str) -> np.ndarray | None:
+        """The query vector the dense and visual channels use (None if neither is on).
+
+        Thread-safe and cached, unlike `search`: a server computes it before taking its lock."""
+        if not text or not ({"dense", "visual"} & set(self.channels)):
+            return None
+        from models.text_embedding import embed_query
+
+        return embed_query(text)
+
     def _channel_rows(self, indexes: Indexes, text: str, image, depth: int) -> list[ScoredRow]:
         # The visual channel asks the dense index for 2 x depth hits (keyframes among texts).
         indexes = dataclasses.replace(indexes, dense=_SearchOnce(indexes.dense, 2 * depth),
                                       keyword=_SearchOnce(indexes.keyword, depth))
         rows: list[ScoredRow] = []
-        query_vector = None
-        if text and ({"dense", "visual"} & set(self.channels)):
-            from models.text_embedding import embed_query
-
-            query_vector = embed_query(text)
+        query_vector = self.embed(text)
         if text and "keyword" in self.channels:
             rows += keyword_channel(indexes, text, depth)
         if query_vector is not None and "dense" in self.channels:
@@ -186,14 +195,22 @@ class Retriever:
         return rows
 
     def _join(self, catalog: Catalog, rows: list[ScoredRow]) -> list[Hit]:
-        """Channel rows joined with their catalog rows: source, span or page, text."""
-        by_kind: dict[str, set[int]] = {}
+        """Channel rows joined with their catalog rows: source, span or page, text.
+
+        Rows are cached: they do not change while an index version is live, and building
+        them (keyframe JSON, paths) was a third of a search."""
+        missing: dict[str, set[int]] = {}
         for r in rows:
-            by_kind.setdefault(r.kind, set()).add(r.row_id)
-        found = {kind: catalog.get_rows(kind, ids) for kind, ids in by_kind.items()}  # type: ignore[arg-type]
+            if (r.kind, r.row_id) not in self._rows:
+                missing.setdefault(r.kind, set()).add(r.row_id)
+        if len(self._rows) > ROW_CACHE_SIZE:
+            self._rows.clear()
+        for kind, ids in missing.items():
+            for row_id, row in catalog.get_rows(kind, ids).items():  # type: ignore[arg-type]
+                self._rows[(kind, row_id)] = row
         hits = []
         for r in rows:
-            row = found[r.kind].get(r.row_id)
+            row = self._rows.get((r.kind, r.row_id))
             if row is None:  # removed since the index version was published
                 continue
             if r.kind == "segment":
