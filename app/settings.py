@@ -90,7 +90,8 @@ class Settings(BaseSettings):
     asr_window_s: float = Field(24.0, description="Whisper window; VAD speech is packed into windows up to this long. Whisper's "
                                 "encoder always reads 30 s, so 15 s windows (the seed's) cost ~25% more CPU on continuous speech.")
     asr_overlap_s: float = Field(2.0, description="Overlap between consecutive windows cut inside continuous speech.")
-    asr_merge_gap_s: float = Field(1.5, description="Speech spans closer than this share a window.")
+    asr_merge_gap_s: float = Field(3.0, description="Speech spans closer than this share a window (1.5 s split the demo "
+                                   "corpus into 35 windows of ~8 s, each paying a full 30 s encoder pass; 3 s: 21).")
     asr_no_repeat_ngram_size: int = Field(8, description="Forbid repeating any token n-gram within a window (stops loops); 0: off.")
     asr_repetition_penalty: float = Field(1.0, description="Whisper repetition penalty (>1 discourages repeated tokens).")
     vad_threshold: float = Field(0.5, description="Silero VAD speech probability threshold.")
@@ -104,7 +105,8 @@ class Settings(BaseSettings):
     tag_min_score: float = Field(0.1, description="ImageNet tags below this probability are dropped.")
 
     # Ingestion jobs: the batch runner, document chunking and index publishing.
-    ingest_workers: int = Field(1, description="Files `argus ingest` processes in parallel (worker processes).")
+    ingest_workers: int = Field(0, ge=0, description="Files `argus ingest` processes in parallel (worker processes); 0: "
+                                "one per `threads` when a batch has several audio or video files, else 1.")
     ingest_engine: Literal["local", "ray"] = Field("local", description="Where files are processed: local processes or Ray.")
     ray_address: str | None = Field(None, description="Ray cluster to join with --engine ray; empty: start a local Ray.")
     chunk_tokens: int = Field(256, description="Document chunk size in chat-LLM tokens.")

@@ -36,7 +36,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from app.settings import Settings, get_settings  # noqa: E402
-from pipelines.ingest.jobs import ingest  # noqa: E402
+from pipelines.ingest.jobs import ingest, workers_for_media  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "ingest.json"
 TARGET_SPEED = 5.0  # x real time, without a VLM
@@ -124,7 +124,7 @@ def demo_corpus(folder: Path) -> Path:
     return folder
 
 
-def run(corpus: Path, *, workers: int, engine: str) -> dict:
+def run(corpus: Path, *, workers: int | None, engine: str) -> dict:
     home = Path(tempfile.mkdtemp(prefix="argus-bench-"))
     # A fresh base, but the usual model cache (model loaders read the process settings).
     os.environ.setdefault("ARGUS_MODELS_DIR", str(get_settings().model_cache))
@@ -148,6 +148,7 @@ def run(corpus: Path, *, workers: int, engine: str) -> dict:
             media_busy += wall_s
             media_cpu += cpu_s
     doc_seconds = sum(w for f in documents for w, _ in clock.durations(f.job_id).values())
+    workers = workers or settings.ingest_workers or workers_for_media(len(media), settings)  # as `ingest` chose
     in_process = workers == 1 and engine == "local"  # only then is this process's CPU time the stages' CPU time
     threads = get_settings().threads
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -252,7 +253,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, help="folder to ingest (default: the demo corpus)")
     parser.add_argument("--demo-dir", type=Path, default=REPO / "demo_corpus", help="where the demo corpus lives")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, help="worker processes (default: as `argus ingest`, one per thread "
+                                                    "for several media files)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep-home", action="store_true", help="keep the temporary base for inspection")

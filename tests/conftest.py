@@ -14,6 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ARGUS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 os.environ.setdefault("ARGUS_MODELS_DIR", str(Path(os.environ.get("ARGUS_HOME", REPO / ".argus")) / "models"))
+# Files one after another in the test process (monkeypatches reach them); tests that want
+# worker processes ask for them.
+os.environ.setdefault("ARGUS_INGEST_WORKERS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

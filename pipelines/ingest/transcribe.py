@@ -16,6 +16,7 @@ time, the repeat is dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ LOOP_COMPRESSION_RATIO = 2.4
 # Whisper base often writes Mandarin in traditional characters; a simplified-Chinese
 # prompt steers it to simplified ("The following are sentences in Mandarin.").
 ZH_PROMPT = "以下是普通话的句子。"
+TAIL_GAP_S = 2.0  # speech left undecoded at a window's end for longer than this is decoded again
 
 
 @dataclass
@@ -97,10 +99,8 @@ def transcribe(
             no_repeat_ngram_size=settings.asr_no_repeat_ngram_size,
             repetition_penalty=settings.asr_repetition_penalty,
         )
-        segments = [s for s in recognizer.transcribe(_clip(audio, window), options)
-                    if s.compression_ratio <= LOOP_COMPRESSION_RATIO]
-        words_per_window.append([_shift(seg.words, window.start) for seg in segments])
-        text = "".join(seg.text for seg in segments).strip()
+        words, text = decode_window(recognizer, audio, window, options)
+        words_per_window.append(words)
         if text:
             previous_text = text
         done += window.speech_s
@@ -111,6 +111,33 @@ def transcribe(
     segments = [_segment(words, language) for words in merged]
     segments = [s for s in segments if s.text]
     return Transcript(language=language if segments else None, segments=segments)
+
+
+def decode_window(recognizer: SpeechRecognizer, audio: np.ndarray, window: Window,
+                  options: DecodeOptions) -> tuple[list[list[Word]], str]:
+    """A window's segments as word lists in source time, and its text.
+
+    Whisper may end a window early: prompted with the previous window's text it can take the
+    first sentence for the end (jfk: the last sentence of a 15 s window went missing). When
+    the words stop more than TAIL_GAP_S before the window's speech does, the rest is decoded
+    once more without the prompt, and its words after the last one heard are added."""
+    segments = _decode(recognizer, _clip(audio, window), options)
+    words = [_shift(seg.words, window.start) for seg in segments]
+    texts = [seg.text for seg in segments]
+    heard_until = max((w.end for seg in words for w in seg), default=window.start)
+    if window.end - WINDOW_PAD_S - heard_until > TAIL_GAP_S:
+        tail = Window(start=max(window.start, heard_until - WINDOW_PAD_S), end=window.end, speech_s=0.0)
+        retry = dataclasses.replace(options, initial_prompt=ZH_PROMPT if options.language == "zh" else None)
+        for seg in _decode(recognizer, _clip(audio, tail), retry):
+            later = [w for w in _shift(seg.words, tail.start) if _centre(w) > heard_until]
+            if later:
+                words.append(later)
+                texts.append("".join(w.text for w in later))
+    return words, "".join(texts).strip()
+
+
+def _decode(recognizer: SpeechRecognizer, audio: np.ndarray, options: DecodeOptions) -> list:
+    return [s for s in recognizer.transcribe(audio, options) if s.compression_ratio <= LOOP_COMPRESSION_RATIO]
 
 
 def detect_language(recognizer: SpeechRecognizer, audio: np.ndarray, windows: list[Window]) -> str:

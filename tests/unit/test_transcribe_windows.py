@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.asr import Word
+from models.asr import AsrSegment, DecodeOptions, Word
 from models.vad import SpeechSpan
-from pipelines.ingest.transcribe import WINDOW_PAD_S, Window, detect_language, merge_windows, plan_windows
+from pipelines.ingest.transcribe import (
+    WINDOW_PAD_S,
+    Window,
+    decode_window,
+    detect_language,
+    merge_windows,
+    plan_windows,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -119,3 +126,43 @@ def test_an_unsure_language_is_voted_over_the_speechiest_windows() -> None:
     })
     assert detect_language(recognizer, np.zeros(16_000 * 40, np.float32), windows) == "zh"
     assert recognizer.calls == 3  # the least speechy window is not consulted
+
+
+class EarlyEndingRecognizer:
+    """Hears two sentences in a 15 s clip, but with a prompt stops after the first (as Whisper
+    base did on jfk); a shorter clip is the retry of the tail."""
+
+    name = "early-ending"
+
+    def __init__(self) -> None:
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> list[AsrSegment]:
+        self.prompts.append(options.initial_prompt)
+        seconds = len(audio) / 16_000
+        if seconds < 10:  # the tail, from 6.75 s: its first word repeats the last one heard
+            return [AsrSegment(0.0, 5.0, " country. The speech ended.", tuple(words(
+                (" country.", 0.1, 0.4), (" The", 1.5, 1.7), (" speech", 1.8, 2.2), (" ended.", 2.3, 2.8))), 1.2)]
+        first = AsrSegment(0.0, 7.0, " Ask what you can do for your country.", tuple(words(
+            (" Ask", 0.5, 0.8), (" what", 0.9, 1.1), (" your", 6.0, 6.4), (" country.", 6.5, 7.0))), 1.3)
+        second = AsrSegment(8.2, 9.6, " The speech ended.", tuple(words(
+            (" The", 8.2, 8.4), (" speech", 8.5, 8.9), (" ended.", 9.0, 9.5))), 1.2)
+        return [first] if options.initial_prompt else [first, second]
+
+
+def test_speech_a_prompted_window_left_unsaid_is_decoded_again_without_the_prompt() -> None:
+    recognizer = EarlyEndingRecognizer()
+    window = Window(10.0, 25.0, 12.0)  # speech until 24.75 s; the prompted decode stops at 17 s
+    options = DecodeOptions(language="en", beam_size=2, initial_prompt="And so, my fellow Americans")
+    found, text = decode_window(recognizer, np.zeros(16_000 * 30, np.float32), window, options)
+    assert recognizer.prompts == ["And so, my fellow Americans", None]
+    assert text == "Ask what you can do for your country. The speech ended."
+    assert [w.text for seg in found for w in seg][-3:] == [" The", " speech", " ended."]
+    assert found[-1][0].start == pytest.approx(16.75 + 1.5)  # tail clip starts 0.25 s before the last word's end
+
+
+def test_a_window_heard_to_its_end_is_decoded_once() -> None:
+    recognizer = EarlyEndingRecognizer()
+    found, _ = decode_window(recognizer, np.zeros(16_000 * 30, np.float32), Window(10.0, 21.0, 10.0),
+                             DecodeOptions(language="en", beam_size=2))
+    assert recognizer.prompts == [None] and len(found) == 2
