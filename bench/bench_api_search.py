@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "api_search.json"
@@ -57,6 +58,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(server: subprocess.Popen | None) -> dict[str, float | None]:
+    """CPU time so far of this client process and of the server (when this script started it)."""
+    server_cpu = None
+    if server is not None:
+        times = psutil.Process(server.pid).cpu_times()
+        server_cpu = times.user + times.system
+    return {"client": time.process_time(), "server": server_cpu}
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
@@ -151,11 +161,17 @@ def main() -> None:
     server, url = (None, args.url.rstrip("/")) if args.url else start_server()
     try:
         sources = httpx.get(f"{url}/v1/sources", timeout=30).json()
+        cpu_before = cpu_seconds(server)
         result = asyncio.run(run_load(url, queries, args.clients, args.seconds, args.distinct))
+        cpu_after = cpu_seconds(server)
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+    # Where the two cores went: the server's and this client's CPU per answered request.
+    answered = max(1, result["requests"])
+    result["cpu_ms_per_request"] = {side: round((cpu_after[side] - cpu_before[side]) / answered * 1000, 2)
+                                    for side in cpu_after if cpu_after[side] is not None}
     result.update({
         "endpoint": "POST /v1/search (k=10, moment level, no rerank)",
         "base": {"sources": len(sources), "home": os.environ.get("ARGUS_HOME")},
@@ -168,6 +184,7 @@ def main() -> None:
     lat = result["latency_ms"]
     print(f"{result['clients']} clients, {result['seconds']} s: {result['requests']} requests, "
           f"{result['requests_per_s']} req/s, errors {result['errors']} {result['errors_by_kind'] or ''}")
+    print(f"CPU ms per request: {result['cpu_ms_per_request']}")
     print(f"latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}  "
           f"(target p95 ≤ {TARGET_P95_MS}: {'met' if lat['p95'] <= TARGET_P95_MS else 'missed'})")
     args.out.parent.mkdir(parents=True, exist_ok=True)

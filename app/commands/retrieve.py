@@ -146,6 +146,7 @@ def eval_retrieval(
     rerank: Annotated[bool, typer.Option(help="Also evaluate the fused ranking with rerank.")] = True,
 ) -> None:
     """Recall@k, MRR and nDCG per channel and fusion, with and without rerank, at source and moment level."""
+    from models.text_embedding import clear_query_cache
     from pipelines.retrieve.evaluate import Config, evaluate, load_queries, write_report
 
     settings = get_settings()
@@ -165,6 +166,7 @@ def eval_retrieval(
             fused = config.channel.startswith("fused")
             retrievers[config] = _retriever(settings, names if fused else [config.channel],
                                             "rrf" if config.channel == "fused-rrf" else "sum", config.rerank)
+        clear_query_cache()  # every configuration's latency includes embedding its query
         return retrievers[config].search(query, 10, granularity=level)
 
     rows = evaluate(labelled, configs, run, progress=lambda line: console.print(line))

