@@ -105,6 +105,7 @@ def _train_baseline(settings: Settings, train_file: Path) -> None:
     from models.legal.baseline import TfidfBaseline
     from models.legal.data import load_cases
     from models.legal.labels import LabelSet, find_accu
+    from models.legal.term_estimate import TermEstimator
 
     started = time.perf_counter()
     cases = load_cases(train_file).cases
@@ -112,6 +113,10 @@ def _train_baseline(settings: Settings, train_file: Path) -> None:
     with console.status("training the TF-IDF baseline…"):
         path = TfidfBaseline(labels).fit(cases).save(baseline_dir(settings))
     console.print(f"[green]baseline saved[/] to {path} ({time.perf_counter() - started:.0f} s, {len(cases)} cases)")
+    started = time.perf_counter()
+    with console.status("training the prison-term estimate…"):
+        path = TermEstimator().fit(cases).save(baseline_dir(settings))
+    console.print(f"[green]term estimate saved[/] to {path} ({time.perf_counter() - started:.0f} s)")
 
 
 @legal_app.command("index")

@@ -9,12 +9,12 @@ becomes k training rows of weight 1/k, as the classifier's soft targets do.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from models.legal import load_pickled, save_pickled
 from models.legal.data import Case
 from models.legal.labels import LabelSet, select_charges
 
@@ -67,16 +67,8 @@ class TfidfBaseline:
         return [[self.labels.names[i] for i in select_charges(p)] for p in self.predict_proba(facts)]
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / MODEL_FILE
-        with path.open("wb") as f:
-            pickle.dump(self, f)
-        return path
+        return save_pickled(self, folder, MODEL_FILE)
 
     @staticmethod
     def load(folder: Path) -> TfidfBaseline:
-        path = folder / MODEL_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no baseline at {path}; train one with `argus legal train`")
-        with path.open("rb") as f:
-            return pickle.load(f)
+        return load_pickled(folder, MODEL_FILE, "baseline")

@@ -6,7 +6,8 @@ the baseline's (at `legal_baseline_weight`, or 0.5 when that picks one model alo
 is slow on a CPU, so it may run on the first `pipeline_limit` cases of a round-robin order over charges; the
 baseline and the classifier are then also scored on exactly those cases, for a like-for-like comparison.
 For the same cases the "precedent median" reference is scored too: the median term and fine of the
-precedents the pipeline retrieved, without the LLM.
+precedents the pipeline retrieved, without the LLM. "term_estimate" is the statistical prison-term estimate
+alone (`term_estimate.py`) with the baseline's charges, on every case.
 
 The classifier is also checked against training: when its metrics.json holds validation case ids from the
 same file, the classifier is scored on exactly those cases and compared with what training measured.
@@ -66,9 +67,10 @@ def score(predicted: Sequence[Sequence[str]], cases: Sequence[Case], sentences: 
           fines: Sequence[float | None] | None = None, seconds: float = 0.0) -> SystemScores:
     charges = charge_scores(predicted, [c.charges for c in cases])
     term = fine = None
-    if sentences is not None and fines is not None:
+    if sentences is not None:
         golds = [Sentence(c.prison_months, c.life, c.death) for c in cases]
         term = statistics.fmean(term_score(p, g) if p is not None else 0.0 for p, g in zip(sentences, golds, strict=True))
+    if fines is not None:
         fine = statistics.fmean(f is not None and fine_correct(f, c.fine) for f, c in zip(fines, cases, strict=True))
     return SystemScores(charges.accuracy, charges.micro_f1, charges.macro_f1, term, fine, len(cases), round(seconds, 1),
                         charges.per_label_f1)
@@ -126,6 +128,8 @@ def evaluate(data: Path, settings: Settings, systems: Sequence[str] = SYSTEMS, l
         _add_charge_system(result, "blend", blended, model.labels.names, 0.0, pipeline_rows, log)
     if "classifier" in result.predictions:
         result.reproduction = _reproduction(settings, result)
+    if "baseline" in result.predictions:
+        _add_term_estimate(result, settings, pipeline_rows, log)
 
     if "pipeline" in systems:
         started = time.perf_counter()
@@ -154,10 +158,30 @@ def _add_charge_system(result: Evaluation, name: str, probs: np.ndarray, names: 
     log(f"{name}: {_line(result.systems[name])}")
 
 
+def _add_term_estimate(result: Evaluation, settings: Settings, pipeline_rows: list[int],
+                       log: Callable[[str], None]) -> None:
+    """The statistical term estimate alone, given the baseline's charges (no precedents, no LLM)."""
+    from models.legal.pipeline import load_term_estimator
+
+    estimator = load_term_estimator(settings)
+    if estimator is None:
+        return
+    started = time.perf_counter()
+    charges = result.predictions["baseline"]
+    months = estimator.predict_months([c.fact for c in result.cases], charges)
+    sentences = [Sentence(float(m)) for m in months]
+    result.systems["term_estimate"] = score(charges, result.cases, sentences, seconds=time.perf_counter() - started)
+    result.on_pipeline_cases["term_estimate"] = score([charges[i] for i in pipeline_rows], result.pipeline_cases,
+                                                      [sentences[i] for i in pipeline_rows])
+    log(f"term_estimate: {_line(result.systems['term_estimate'])}")
+
+
 def _line(s: SystemScores) -> str:
     text = f"accuracy {s.accuracy:.3f}, micro-F1 {s.micro_f1:.3f}, macro-F1 {s.macro_f1:.3f}"
     if s.term_score is not None:
-        text += f", term score {s.term_score:.3f}, fine accuracy {s.fine_accuracy:.3f}"
+        text += f", term score {s.term_score:.3f}"
+    if s.fine_accuracy is not None:
+        text += f", fine accuracy {s.fine_accuracy:.3f}"
     return f"{text} (n={s.n}, {s.seconds:.0f} s)"
 
 

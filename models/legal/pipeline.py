@@ -30,6 +30,7 @@ from models.legal.baseline import TfidfBaseline
 from models.legal.classifier import LegalClassifier
 from models.legal.labels import LabelSet, select_charges
 from models.legal.precedents import PrecedentBase, embed
+from models.legal.term_estimate import TermEstimator
 
 MAX_FACT_CHARS = 20_000
 MIN_CHINESE_SHARE = 0.3  # of the non-space characters
@@ -47,6 +48,7 @@ class LegalModels:
     classifier: LegalClassifier | None  # None when the mix gives it no weight
     precedents: PrecedentBase
     baseline: TfidfBaseline | None  # None when the mix gives it no weight
+    term: TermEstimator | None = None  # None when none was trained (an older `argus legal train`)
 
     @property
     def labels(self) -> LabelSet:
@@ -91,7 +93,8 @@ def load_models(settings: Settings) -> LegalModels:
     if key not in _loaded:
         classifier = load_classifier(settings) if weight < 1 else None
         baseline = load_baseline(settings) if weight > 0 else None
-        _loaded[key] = LegalModels(classifier, PrecedentBase.open(precedents_dir(settings)), baseline)
+        _loaded[key] = LegalModels(classifier, PrecedentBase.open(precedents_dir(settings)), baseline,
+                                   load_term_estimator(settings))
     return _loaded[key]
 
 
@@ -99,6 +102,15 @@ def load_baseline(settings: Settings) -> TfidfBaseline:
     from models.legal import baseline_dir
 
     return TfidfBaseline.load(baseline_dir(settings))
+
+
+def load_term_estimator(settings: Settings) -> TermEstimator | None:
+    from models.legal import baseline_dir
+
+    try:
+        return TermEstimator.load(baseline_dir(settings))
+    except FileNotFoundError:
+        return None
 
 
 def chinese_share(text: str) -> float:
@@ -144,15 +156,21 @@ def predict(fact: str, settings: Settings | None = None) -> Verdict:
     if not found.precedents:
         return unidentified(f"no precedent is at least {settings.legal_min_similarity} similar: "
                             "no charge identified and no sentence without precedents")
-    return _sentenced(fact, chosen, confidence, candidates, found.precedents, notes, settings)
+    estimate = None
+    if models.term is not None:
+        estimate = float(models.term.predict_months([fact], [chosen])[0])
+    else:
+        notes.append("no prison-term estimate trained (`argus legal train`): the sentence rests on the LLM's drafts")
+    return _sentenced(fact, chosen, confidence, candidates, found.precedents, notes, settings, estimate)
 
 
-def _sentenced(fact, chosen, confidence, candidates, precedents, notes, settings: Settings) -> Verdict:
+def _sentenced(fact, chosen, confidence, candidates, precedents, notes, settings: Settings,
+               estimate: float | None) -> Verdict:
     from models.legal.sentencing import sentence
     from models.llm.client import StructuredOutputError
 
     try:
-        result, runs = sentence(fact, precedents, chosen, settings)
+        result, runs = sentence(fact, precedents, chosen, settings, term_estimate=estimate)
     except StructuredOutputError as exc:
         return Verdict(identified=True, charges=chosen, confidence=confidence, candidates=candidates,
                        precedents=precedents, notes=[*notes, f"sentencing failed, no sentence given: {exc}"])

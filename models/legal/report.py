@@ -48,7 +48,8 @@ def markdown(result: Evaluation, context: dict, paths: dict[str, Path]) -> str:
     lines += [f"- {k}: {v}" for k, v in context.items()]
     lines += ["", "## All systems", "",
               "Accuracy is exact match of the charge set; macro-F1 averages over the charges that occur in the gold "
-              "sets or the predictions. Term score and fine accuracy need a sentence, which only the pipeline gives.",
+              "sets or the predictions. Term score and fine accuracy need a sentence: the pipeline gives both, "
+              "`term_estimate` (the statistical term estimate with the baseline's charges) a term.",
               "", *_table(result.systems), ""]
     if "pipeline" in result.systems and result.systems["pipeline"].n != len(result.cases):
         lines += ["## On the pipeline's cases", "",

@@ -57,3 +57,25 @@ def test_precedent_base_is_incremental_and_prefilters_by_charge(small_train: Pat
     assert not fallback.filtered and len(fallback.precedents) == 5
     assert fallback.precedents[0].case_id == case.id
     assert base.search(query, [], k=5, min_similarity=1.01, min_filtered=3).precedents == []
+
+
+@pytest.mark.unit
+def test_term_estimate_learns_longer_terms_for_larger_amounts(small_train: Path, tmp_path: Path) -> None:
+    from models.legal.data import Case
+    from models.legal.term_estimate import TermEstimator, amount_tokens
+
+    assert amount_tokens("盗窃现金3000元，另有1.5万元") == ["NUM_元_11", "NUM_元_13"]
+    # Invented cases (clearly labelled): the term grows with the amount stolen.
+    cases = [Case(f"t:{i}", f"被告人某某盗窃他人财物价值{amount}元，案发后退赔。", ("盗窃",), (264,), 1000.0, ("某某",),
+                  months, False, False)
+             for i, (amount, months) in enumerate([(500, 3), (800, 4), (1000, 6), (50_000, 36), (80_000, 48),
+                                                   (100_000, 60)] * 3)]
+    cases += [Case("t:life", "被告人某某抢劫杀人。", ("抢劫",), (263,), 0.0, ("某某",), 0, True, False)]
+    estimator = TermEstimator().fit(cases)
+    small, large = estimator.predict_months(["被告人李某盗窃价值900元的手机。", "被告人李某盗窃价值90000元的汽车。"],
+                                            [["盗窃"], ["盗窃"]])
+    assert 0 <= small < large
+    estimator.save(tmp_path)
+    again = TermEstimator.load(tmp_path).predict_months(["被告人李某盗窃价值900元的手机。"], [["盗窃"]])
+    assert again[0] == pytest.approx(small)
+    assert TermEstimator().fit(load_cases(small_train).cases).predict_months([], []).shape == (0,)

@@ -73,3 +73,13 @@ def test_prompt_shows_each_precedents_outcome() -> None:
     text = messages[1][1]
     assert "被告人张某盗窃手机" in text and "有期徒刑6个月" in text and "罚金：3000元" in text and "死刑" in text
     assert "候选罪名：盗窃" in text
+
+
+def test_the_term_estimate_joins_the_drafts_in_the_median_and_the_prompt() -> None:
+    runs = [draft(months=6), draft(months=7), draft(months=12)]
+    assert merge_runs(runs, PRECEDENTS).prison_months == 7
+    assert merge_runs(runs, PRECEDENTS, term_estimate=11.0).prison_months == 9  # median of 6, 7, 11, 12
+    assert merge_runs(runs, PRECEDENTS, term_estimate=80.0).prison_months == 9.5  # 6, 7, 12, 80: one step up
+    text = build_prompt("被告人张某盗窃手机。", PRECEDENTS, ["盗窃"], term_estimate=10.4)[1][1]
+    assert "约10个月" in text
+    assert "统计模型" not in build_prompt("被告人张某盗窃手机。", PRECEDENTS, ["盗窃"])[1][1]
