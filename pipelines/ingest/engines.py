@@ -85,7 +85,7 @@ def threads_per_worker(settings: Settings, workers: int) -> int:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The driver's settings as ARGUS_* variables, so that workers on this host read the same."""
     env = {}
-    for name, value in settings.model_dump().items():
+    for name, value in settings.model_dump(mode="json").items():  # JSON types: paths in lists become strings
         if value is not None:
             # pydantic-settings reads lists and dicts from the environment as JSON
             env[f"ARGUS_{name.upper()}"] = json.dumps(value) if isinstance(value, list | dict) else str(value)

@@ -83,7 +83,7 @@ def small_train(cail: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def legal_settings(tmp_path_factory: pytest.TempPathFactory, tiny_qwen2: str, small_train: Path) -> Settings:
     """An ARGUS_HOME with a classifier on the tiny Qwen2 (a few steps), the TF-IDF baseline the pipeline blends
-    with, and a 16-case precedent base.
+    with, the term estimate and a 16-case precedent base.
 
     The tiny classifier is not trained to be right; the tests that use it check behaviour, not accuracy."""
     from models.legal import baseline_dir, classifier_dir, precedents_dir
@@ -91,6 +91,7 @@ def legal_settings(tmp_path_factory: pytest.TempPathFactory, tiny_qwen2: str, sm
     from models.legal.data import load_cases
     from models.legal.labels import LabelSet, find_accu
     from models.legal.precedents import PrecedentBase
+    from models.legal.term_estimate import TermEstimator
     from models.legal.train import TrainConfig, train
 
     settings = Settings(home=tmp_path_factory.mktemp("legal_home"), legal_data=small_train,
@@ -100,5 +101,6 @@ def legal_settings(tmp_path_factory: pytest.TempPathFactory, tiny_qwen2: str, sm
           log=lambda _: None)
     cases = load_cases(small_train).cases
     TfidfBaseline(LabelSet.build(find_accu(small_train), cases)[0]).fit(cases).save(baseline_dir(settings))
+    TermEstimator().fit(cases).save(baseline_dir(settings))
     PrecedentBase.build(cases[:16], precedents_dir(settings), settings)
     return settings

@@ -60,6 +60,7 @@ def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_setti
     verdict = predict(case.fact, settings)
     assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
     assert verdict.identified and verdict.charges and verdict.sentencing_runs == settings.legal_sentencing_runs
+    assert not any("term estimate" in n for n in verdict.notes)  # the estimate was trained and used
     assert len(verdict.precedents) == settings.legal_precedents
     for p in verdict.precedents:
         source = known[p.case_id]  # a real case of the training file, with its real outcome

@@ -27,3 +27,12 @@ def test_one_media_file_or_documents_alone_stay_in_process(tmp_path: Path) -> No
     assert auto_workers(tasks(SourceType.video, SourceType.document, SourceType.document), settings) == 1
     assert auto_workers(tasks(SourceType.document, SourceType.document), settings) == 1
     assert auto_workers([], settings) == 1
+
+
+def test_workers_receive_every_setting_including_lists_of_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.ingest.engines import settings_env
+
+    driver = Settings(home=tmp_path, ingest_roots=[tmp_path / "a", tmp_path / "b"], threads=1)
+    for name, value in settings_env(driver).items():  # what a spawned worker's environment holds
+        monkeypatch.setenv(name, value)
+    assert Settings().model_dump() == driver.model_dump()
