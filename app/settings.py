@@ -91,7 +91,7 @@ class Settings(BaseSettings):
                                 "encoder always reads 30 s, so 15 s windows (the seed's) cost ~25% more CPU on continuous speech.")
     asr_overlap_s: float = Field(2.0, description="Overlap between consecutive windows cut inside continuous speech.")
     asr_merge_gap_s: float = Field(3.0, description="Speech spans closer than this share a window (1.5 s split the demo "
-                                   "corpus into 35 windows of ~8 s, each paying a full 30 s encoder pass; 3 s: 21).")
+                                   "corpus into 35 windows of ~8 s, each paying a full 30 s encoder pass; 3 s: 19).")
     asr_no_repeat_ngram_size: int = Field(8, description="Forbid repeating any token n-gram within a window (stops loops); 0: off.")
     asr_repetition_penalty: float = Field(1.0, description="Whisper repetition penalty (>1 discourages repeated tokens).")
     vad_threshold: float = Field(0.5, description="Silero VAD speech probability threshold.")
