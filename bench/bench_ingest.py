@@ -36,7 +36,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from app.settings import Settings, get_settings  # noqa: E402
-from pipelines.ingest.jobs import ingest, workers_for_media  # noqa: E402
+from pipelines.ingest.jobs import ingest  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "ingest.json"
 TARGET_SPEED = 5.0  # x real time, without a VLM
@@ -148,7 +148,7 @@ def run(corpus: Path, *, workers: int | None, engine: str) -> dict:
             media_busy += wall_s
             media_cpu += cpu_s
     doc_seconds = sum(w for f in documents for w, _ in clock.durations(f.job_id).values())
-    workers = workers or settings.ingest_workers or workers_for_media(len(media), settings)  # as `ingest` chose
+    workers = report.workers  # as `ingest` chose when not told
     in_process = workers == 1 and engine == "local"  # only then is this process's CPU time the stages' CPU time
     threads = get_settings().threads
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -130,17 +130,14 @@ def _read_json(path: Path) -> dict:
 def load_text_embedder(settings: Settings | None = None) -> TextEmbedder:
     """The configured embedder, loaded once per process (and resolved once per settings object:
     resolving looks at files, which costs more than a cached query vector)."""
+    global _last
     settings = settings or get_settings()
-    known = _resolved.get(id(settings))
-    if known is not None and known[0] is settings:
-        return known[1]
-    embedder = _load(settings)
-    _resolved.clear()  # one entry: settings objects come and go (tests), a stale id must not match
-    _resolved[id(settings)] = (settings, embedder)
-    return embedder
+    if _last is None or _last[0] is not settings:
+        _last = (settings, _load(settings))
+    return _last[1]
 
 
-_resolved: dict[int, tuple[Settings, TextEmbedder]] = {}
+_last: tuple[Settings, TextEmbedder] | None = None  # the latest settings object and its embedder
 
 
 def _load(settings: Settings) -> TextEmbedder:

@@ -54,6 +54,11 @@ _COLUMNS: dict[Kind, str] = {
     "chunk": "id, source_id, ordinal, text, page, heading",
 }
 
+
+def _select(kind: Kind) -> str:
+    return f"SELECT {_COLUMNS[kind]} FROM {_TABLES[kind]}"
+
+
 JobStatus = Literal["queued", "running", "done", "failed", "skipped"]
 
 MIGRATIONS: list[str] = [
@@ -348,17 +353,17 @@ class Catalog:
     # -- derived rows ---------------------------------------------------------------
 
     def segments(self, source_id: int) -> list[Segment]:
-        return [_segment(r) for r in self._query(f"SELECT {_COLUMNS['segment']} FROM segments WHERE source_id=? ORDER BY t0, id", (source_id,))]
+        return [_segment(r) for r in self._query(f"{_select('segment')} WHERE source_id=? ORDER BY t0, id", (source_id,))]
 
     def keyframes(self, source_id: int) -> list[Keyframe]:
-        rows = self._query(f"SELECT {_COLUMNS['keyframe']} FROM keyframes WHERE source_id=? ORDER BY t, id", (source_id,))
+        rows = self._query(f"{_select('keyframe')} WHERE source_id=? ORDER BY t, id", (source_id,))
         return [self._keyframe(r) for r in rows]
 
     def captions(self, source_id: int) -> list[Caption]:
-        return [_caption(r) for r in self._query(f"SELECT {_COLUMNS['caption']} FROM captions WHERE source_id=? ORDER BY id", (source_id,))]
+        return [_caption(r) for r in self._query(f"{_select('caption')} WHERE source_id=? ORDER BY id", (source_id,))]
 
     def chunks(self, source_id: int) -> list[Chunk]:
-        rows = self._query(f"SELECT {_COLUMNS['chunk']} FROM chunks WHERE source_id=? ORDER BY ordinal", (source_id,))
+        rows = self._query(f"{_select('chunk')} WHERE source_id=? ORDER BY ordinal", (source_id,))
         return [_chunk(r) for r in rows]
 
     def get_rows(self, kind: Kind, row_ids: Iterable[int]) -> dict[int, Segment | Caption | Keyframe | Chunk]:
@@ -371,14 +376,14 @@ class Catalog:
         for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
             part = ids[start : start + 500]
             marks = ",".join("?" * len(part))
-            for r in self._query(f"SELECT {_COLUMNS[kind]} FROM {_TABLES[kind]} WHERE id IN ({marks})", part):
+            for r in self._query(f"{_select(kind)} WHERE id IN ({marks})", part):
                 out[r["id"]] = convert(r)
         return out
 
     def nearest_keyframe(self, source_id: int, t: float) -> Keyframe | None:
         """The keyframe closest to moment `t` of a video (the thumbnail of a citation)."""
         rows = self._query(
-            f"SELECT {_COLUMNS['keyframe']} FROM keyframes WHERE source_id=? ORDER BY ABS(t - ?), t LIMIT 1", (source_id, t)
+            f"{_select('keyframe')} WHERE source_id=? ORDER BY ABS(t - ?), t LIMIT 1", (source_id, t)
         )
         return self._keyframe(rows[0]) if rows else None
 

@@ -84,6 +84,7 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     seconds: float = 0.0
     index_version: str | None = None
+    workers: int = 1  # worker processes the batch ran on
 
     def by_status(self, status: Status) -> list[FileReport]:
         return [f for f in self.files if f.status == status]
@@ -101,11 +102,8 @@ def auto_workers(tasks: list[FileTask], settings: Settings) -> int:
     """Several audio or video files: one single-threaded worker per thread. Whisper's decoder
     keeps two threads of one process half idle (demo corpus on 2 cores: 3.7x real time with
     one worker, 4.6x with two); a batch of documents is not worth the workers' start-up."""
-    return workers_for_media(sum(1 for t in tasks if t.type in (SourceType.video, SourceType.audio)), settings)
-
-
-def workers_for_media(media_files: int, settings: Settings) -> int:
-    return max(1, min(settings.threads, media_files))
+    media = sum(1 for t in tasks if t.type in (SourceType.video, SourceType.audio))
+    return max(1, min(settings.threads, media))
 
 
 def ingest(
@@ -127,8 +125,8 @@ def ingest(
             run = _Run(settings, catalog, sink)
             run.recover()
             tasks = run.prepare(paths, recursive=recursive)
-            workers = workers or settings.ingest_workers or auto_workers(tasks, settings)
-            run.process(tasks, engine=engine or settings.ingest_engine, workers=workers)
+            run.report.workers = workers or settings.ingest_workers or auto_workers(tasks, settings)
+            run.process(tasks, engine=engine or settings.ingest_engine, workers=run.report.workers)
             run.report.index_version = run.writer.publish()
         finally:
             sink.end()

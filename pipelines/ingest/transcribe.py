@@ -89,13 +89,10 @@ def transcribe(
     total_speech = sum(w.speech_s for w in windows)
     done = 0.0
     for window in windows:
-        prompt = previous_text[-PROMPT_CHARS:]
-        if language == "zh":
-            prompt = ZH_PROMPT + prompt
         options = DecodeOptions(
             language=language,
             beam_size=settings.asr_beam_size,
-            initial_prompt=prompt or None,
+            initial_prompt=_prompt(language, previous_text),
             no_repeat_ngram_size=settings.asr_no_repeat_ngram_size,
             repetition_penalty=settings.asr_repetition_penalty,
         )
@@ -127,13 +124,19 @@ def decode_window(recognizer: SpeechRecognizer, audio: np.ndarray, window: Windo
     heard_until = max((w.end for seg in words for w in seg), default=window.start)
     if window.end - WINDOW_PAD_S - heard_until > TAIL_GAP_S:
         tail = Window(start=max(window.start, heard_until - WINDOW_PAD_S), end=window.end, speech_s=0.0)
-        retry = dataclasses.replace(options, initial_prompt=ZH_PROMPT if options.language == "zh" else None)
+        retry = dataclasses.replace(options, initial_prompt=_prompt(options.language, ""))
         for seg in _decode(recognizer, _clip(audio, tail), retry):
             later = [w for w in _shift(seg.words, tail.start) if _centre(w) > heard_until]
             if later:
                 words.append(later)
                 texts.append("".join(w.text for w in later))
     return words, "".join(texts).strip()
+
+
+def _prompt(language: str, previous_text: str) -> str | None:
+    """The tail of the previous window's text, after the simplified-Chinese cue for Mandarin."""
+    prompt = (ZH_PROMPT if language == "zh" else "") + previous_text[-PROMPT_CHARS:]
+    return prompt or None
 
 
 def _decode(recognizer: SpeechRecognizer, audio: np.ndarray, options: DecodeOptions) -> list:

@@ -199,12 +199,12 @@ class Retriever:
 
         Rows are cached: they do not change while an index version is live, and building
         them (keyframe JSON, paths) was a third of a search."""
+        if len(self._rows) > ROW_CACHE_SIZE:  # before looking: every row this search needs is then fetched
+            self._rows.clear()
         missing: dict[str, set[int]] = {}
         for r in rows:
             if (r.kind, r.row_id) not in self._rows:
                 missing.setdefault(r.kind, set()).add(r.row_id)
-        if len(self._rows) > ROW_CACHE_SIZE:
-            self._rows.clear()
         for kind, ids in missing.items():
             for row_id, row in catalog.get_rows(kind, ids).items():  # type: ignore[arg-type]
                 self._rows[(kind, row_id)] = row
