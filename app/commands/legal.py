@@ -201,9 +201,10 @@ def eval_cmd(
     context = {"data": str(data), "attention": settings.legal_attn_implementation,
                "pipeline baseline weight": settings.legal_baseline_weight}
     if {"classifier", "pipeline"} & set(wanted):
-        from models.legal.pipeline import load_classifier
+        from models.legal import classifier_dir
+        from models.legal.classifier import ClassifierMeta
 
-        meta = load_classifier(settings).meta
+        meta = ClassifierMeta.read(classifier_dir(settings))
         context.update({"classifier base": meta.base_model, "classifier max tokens": meta.max_tokens})
     paths = write_report(result, out, context)
     if result.reproduction is not None:

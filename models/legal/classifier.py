@@ -65,6 +65,14 @@ class ClassifierMeta:
     num_labels: int
     trained_with_attention: str
 
+    @staticmethod
+    def read(folder: Path) -> ClassifierMeta:
+        """The metadata of the classifier saved in `folder`, without loading the model."""
+        path = Path(folder) / META_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no trained legal classifier in {folder}; train one with `argus legal train`")
+        return ClassifierMeta(**json.loads(path.read_text(encoding="utf-8")))
+
 
 def resolve_attention(name: str) -> str:
     """The attn_implementation to load with; the project's kernels register theirs on import."""
@@ -240,7 +248,7 @@ class LegalClassifier:
         folder = Path(folder)
         if not (folder / META_FILE).is_file() or not (folder / ADAPTER_FILE).is_file():
             raise FileNotFoundError(f"no trained legal classifier in {folder}; train one with `argus legal train`")
-        meta = ClassifierMeta(**json.loads((folder / META_FILE).read_text(encoding="utf-8")))
+        meta = ClassifierMeta.read(folder)
         labels = LabelSet.load(folder / LABELS_FILE)
         saved = _saved_head(folder)
         if saved is None:

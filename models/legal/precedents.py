@@ -34,8 +34,7 @@ RECORDS_FILE = "records.jsonl"
 MANIFEST_FILE = "manifest.json"
 EMBED_CHARS = 256
 EXCERPT_CHARS = 300
-EMBED_BATCH = 32
-SAVE_EVERY = EMBED_BATCH * 4  # facts embedded between saves
+SAVE_EVERY = 128  # facts embedded between saves
 
 
 def fact_key(fact: str) -> str:
@@ -50,14 +49,9 @@ def _record(case: Case) -> dict:
 
 def embed(settings: Settings, texts: Sequence[str], *, query: bool) -> np.ndarray:
     """(n, dim) float32 L2-normalised vectors of the facts' starts."""
-    from models.text_embedding import load_text_embedder
+    from models.text_embedding import embed_texts
 
-    embedder = load_text_embedder(settings)
-    parts = [embedder.encode([t[:EMBED_CHARS] for t in texts[i:i + EMBED_BATCH]], query=query)
-             for i in range(0, len(texts), EMBED_BATCH)]
-    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-    vectors = vectors.astype(np.float32, copy=False)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return embed_texts([t[:EMBED_CHARS] for t in texts], query=query, settings=settings)
 
 
 def embedder_name(settings: Settings) -> str:
@@ -106,8 +100,9 @@ class PrecedentBase:
                 new.append(case)
         base = existing
         if base is None:
-            dim = embed(settings, ["维度"], query=False).shape[1]
-            base = cls(folder, faiss.IndexFlatIP(dim), [], name)
+            from models.text_embedding import load_text_embedder
+
+            base = cls(folder, faiss.IndexFlatIP(load_text_embedder(settings).dim), [], name)
         for start in range(0, len(new), SAVE_EVERY):
             chunk = new[start:start + SAVE_EVERY]
             base.index.add(embed(settings, [c.fact for c in chunk], query=False))

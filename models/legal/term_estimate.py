@@ -53,15 +53,20 @@ class TermEstimator:
         self.model = LinearSVR(C=c, epsilon=0.0, max_iter=10_000, random_state=0)
         self.charges: dict[str, int] = {}
 
-    def _features(self, facts: Sequence[str], charges: Sequence[Sequence[str]]):
+    def _onehot(self, charges: Sequence[Sequence[str]]):
         import scipy.sparse as sp
 
-        onehot = sp.lil_matrix((len(facts), len(self.charges)), dtype=np.float64)
+        onehot = sp.lil_matrix((len(charges), len(self.charges)), dtype=np.float64)
         for row, names in enumerate(charges):
             for name in names:
                 if name in self.charges:
                     onehot[row, self.charges[name]] = 1.0
-        return sp.hstack([self.vectorizer.transform(list(facts)), onehot.tocsr()]).tocsr()
+        return onehot.tocsr()
+
+    def _features(self, tfidf, charges: Sequence[Sequence[str]]):
+        import scipy.sparse as sp
+
+        return sp.hstack([tfidf, self._onehot(charges)]).tocsr()
 
     def fit(self, cases: Sequence[Case]) -> TermEstimator:
         import jieba
@@ -71,16 +76,17 @@ class TermEstimator:
         if not fixed:
             raise ValueError("no cases with a fixed-term sentence to train the term estimate on")
         self.charges = {name: i for i, name in enumerate(sorted({n for c in fixed for n in c.charges}))}
-        self.vectorizer.fit([c.fact for c in fixed])
+        tfidf = self.vectorizer.fit_transform([c.fact for c in fixed])  # jieba runs once over the facts
         target = np.log1p([c.prison_months for c in fixed])
-        self.model.fit(self._features([c.fact for c in fixed], [c.charges for c in fixed]), target)
+        self.model.fit(self._features(tfidf, [c.charges for c in fixed]), target)
         return self
 
     def predict_months(self, facts: Sequence[str], charges: Sequence[Sequence[str]]) -> np.ndarray:
         """Estimated fixed terms in months (>= 0), one per fact, given its charges."""
         if not facts:
             return np.zeros(0)
-        return np.maximum(np.expm1(self.model.predict(self._features(facts, charges))), 0.0)
+        features = self._features(self.vectorizer.transform(list(facts)), charges)
+        return np.maximum(np.expm1(self.model.predict(features)), 0.0)
 
     def save(self, folder: Path) -> Path:
         return save_pickled(self, folder, MODEL_FILE)

@@ -61,5 +61,3 @@ def make_legal_tool(settings: Settings | None = None) -> BaseTool:
 
     return legal_judgement
 
-
-legal_judgement = make_legal_tool()

@@ -346,9 +346,9 @@ def train(config: TrainConfig, *, resume: bool = True, progress: Callable[[str, 
             log(f"time budget of {config.time_budget_min} min reached at epoch {state.epoch + 1}, "
                 f"batch {state.batches_done} of {len(batches)}")
             metrics = _finish_epoch(classifier, valid, config, state, log)
-        else:
+            save_checkpoint(checkpoint, classifier, optimizer, scheduler, state, config)
+        else:  # the last epoch's checkpoint above already holds this state
             (out_dir / PROBE_FILE).unlink(missing_ok=True)
-        save_checkpoint(checkpoint, classifier, optimizer, scheduler, state, config)
     finally:
         log_file.close()
     return TrainResult(out_dir, state, len(subset), len(labels), metrics, stopped_by)
