@@ -11,8 +11,9 @@ from typing import Any
 
 import streamlit as st
 
+from app.types import Citation
 from ui.client import ApiError, ArgusClient
-from ui.common import api, api_error, show_citation, timestamp, unreachable
+from ui.common import api, api_error, show_citation, unreachable
 
 AGENT_STATUS_NOTE = {"refused": "The team declined this question.", "clarify": "The team asks for a clarification.",
                      "partial": "The run stopped before every step was done."}
@@ -161,13 +162,7 @@ def agent_message(result: dict, trace: list[dict]) -> dict:
 def evidence_citation(evidence: dict) -> dict:
     """An `Evidence` of an agent result in the flat shape `/v1/ask` gives its citations."""
     c = evidence["citation"]
-    if c.get("t0") is not None:
-        label = f"{c['source']} @ {timestamp(c['t0'])}"
-    elif c.get("page") is not None:
-        label = f"{c['source']} p. {c['page']}"
-    else:
-        label = c["source"]
-    return {**c, "label": label, "text": evidence.get("text", "")}
+    return {**c, "label": Citation.model_validate(c).label(), "text": evidence.get("text", "")}
 
 
 def plan_review(client: ArgusClient, pending: dict) -> None:

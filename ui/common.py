@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from app.types import format_timestamp
 from ui.client import ApiError, ArgusClient
 
 
@@ -32,12 +33,7 @@ def keyframe_bytes(base_url: str, source_id: int, keyframe_id: int) -> bytes:
 
 
 def timestamp(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    total = max(0, int(seconds))
-    h, rem = divmod(total, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+    return "" if seconds is None else format_timestamp(seconds)
 
 
 def duration(seconds: float | None) -> str:

@@ -148,8 +148,11 @@ def follow_jobs(client: ArgusClient, job_ids: list[int]) -> list[dict]:
     """Poll `/v1/jobs/{id}` until every job finishes, with one progress bar for the batch."""
     bar = st.progress(0.0, text="Queued…")
     deadline = time.monotonic() + INGEST_TIMEOUT_S
+    latest: dict[int, dict] = {}
     while True:
-        jobs = [client.job(i) for i in job_ids]
+        # A finished job is not asked for again: each poll is a request against the rate limit.
+        latest.update({i: client.job(i) for i in job_ids if latest.get(i, {}).get("status") not in FINISHED})
+        jobs = [latest[i] for i in job_ids]
         finished = [j for j in jobs if j["status"] in FINISHED]
         running = [j for j in jobs if j["status"] == "running"]
         fraction = (len(finished) + sum(j["progress"] for j in running)) / len(jobs)

@@ -10,7 +10,7 @@ import streamlit as st
 from ui.client import ApiError
 from ui.common import api, api_error, duration, unreachable
 
-SUMMARY_FIGURES = ("pass_rate", "fact_recall", "citation_precision", "refusal_accuracy", "mean_seconds")
+SUMMARY_FIGURES = ("pass_rate", "fact_recall", "citation_precision", "refusal_accuracy")
 
 
 def main() -> None:
@@ -86,7 +86,6 @@ def latest_evaluation() -> None:
     columns = st.columns(max(len(shown), 1))
     for column, key in zip(columns, shown, strict=False):
         value = summary[key]
-        column.metric(key.replace("_", " "), f"{value:.0%}" if isinstance(value, float) and value <= 1
-                      and key != "mean_seconds" else value)
+        column.metric(key.replace("_", " "), f"{value:.0%}" if isinstance(value, float) and value <= 1 else value)
     with st.expander("Full summary"):
         st.json(summary)
