@@ -127,7 +127,7 @@ def _translate(mode: str, chunk: Any, event: Callable[..., AgentEvent], started:
         else:
             seconds = time.perf_counter() - started.pop(chunk["id"], time.perf_counter())
             update = chunk.get("result") if isinstance(chunk.get("result"), dict) else {}
-            yield event("node_end", name, seconds=round(seconds, 3), error=chunk.get("error"),
+            yield event("node_end", name, seconds=round(seconds, 3), error=_error_text(chunk.get("error")),
                         llm_calls=update.get("llm_calls", 0), tokens=update.get("tokens", 0),
                         **({"next": update["next"]} if "next" in update else {}),
                         **({"route": update["route"]} if "route" in update else {}))
@@ -144,6 +144,11 @@ def _translate(mode: str, chunk: Any, event: Callable[..., AgentEvent], started:
         for node, update in chunk.items():
             if node == "planner" and isinstance(update, dict) and update.get("plan"):
                 yield event("plan", node, plan=update["plan"])
+
+
+def _error_text(error: Any) -> str | None:
+    """A node's error as text: LangGraph hands over the exception itself, which events cannot carry."""
+    return None if error is None else f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
 
 
 def _custom_node(chunk: dict) -> str:

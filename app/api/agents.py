@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from app.api.query import SSE_SEND_TIMEOUT_S
 from app.api.security import require
 from app.types import AgentEvent, AgentResult, Plan
 
+log = logging.getLogger("argus.api.agents")
 router = APIRouter(prefix="/v1/agent/runs", tags=["agents"])
 
 MAX_RUNS_IN_MEMORY = 200
@@ -98,9 +100,10 @@ def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
                     record.status = "interrupted" if data["kind"] == "interrupt" else "finished"
                 record.cond.notify_all()
     except Exception as exc:  # noqa: BLE001 — a failure is an event, never a dead stream
+        log.exception("agent run %s failed", record.id)
         with record.cond:
             record.events.append({"kind": "error", "thread_id": record.id, "node": None, "t": 0.0,
-                                  "data": {"error": type(exc).__name__}})
+                                  "data": {"error": f"{type(exc).__name__}: {exc}"[:1000]}})
             record.status = "failed"
             record.cond.notify_all()
     finally:

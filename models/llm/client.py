@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
+import openai
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     BaseCallbackHandler,
@@ -271,7 +272,11 @@ def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
     def run(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
         messages = prepare(value)
         for attempt in range(retries + 1):
-            outcome = check(bound.invoke(messages, config=config), messages, attempt)
+            try:
+                reply = bound.invoke(messages, config=config)
+            except openai.LengthFinishReasonError:  # the OpenAI SDK's parse path cut at max_tokens
+                raise StructuredOutputError(f"the {schema.__name__} reply was cut off at max_tokens") from None
+            outcome = check(reply, messages, attempt)
             if isinstance(outcome, BaseModel):
                 return outcome
             messages = outcome
@@ -280,7 +285,11 @@ def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
     async def arun(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
         messages = prepare(value)
         for attempt in range(retries + 1):
-            outcome = check(await bound.ainvoke(messages, config=config), messages, attempt)
+            try:
+                reply = await bound.ainvoke(messages, config=config)
+            except openai.LengthFinishReasonError:
+                raise StructuredOutputError(f"the {schema.__name__} reply was cut off at max_tokens") from None
+            outcome = check(reply, messages, attempt)
             if isinstance(outcome, BaseModel):
                 return outcome
             messages = outcome

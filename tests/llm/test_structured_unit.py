@@ -56,3 +56,24 @@ def test_choose_accepts_only_a_choice() -> None:
     assert choose(scripted(AIMessage("ham")), "Label it.", ["spam", "ham"]) == "ham"
     with pytest.raises(StructuredOutputError, match="none of"):
         choose(scripted(AIMessage("maybe")), "Label it.", ["spam", "ham"])
+
+
+class LengthCutChatModel(GenericFakeChatModel):
+    """A fake whose call fails as the OpenAI SDK's parse path does at max_tokens."""
+
+    def _generate(self, *args, **kwargs):
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        raise openai.LengthFinishReasonError(
+            completion=ChatCompletion(id="c", choices=[], created=0, model="m", object="chat.completion"))
+
+
+def test_the_sdks_length_error_becomes_a_structured_output_error() -> None:
+    # The SDK's exception cannot be copied (keyword-only constructor): it once crashed agent runs.
+    import copy
+
+    with pytest.raises(StructuredOutputError, match="cut off at max_tokens") as caught:
+        structured(LengthCutChatModel(messages=iter([])), Label).invoke("x")
+    assert caught.value.__cause__ is None
+    copy.deepcopy(caught.value)
