@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from app.settings import Settings, get_settings
 from app.types import Evidence, SourceType, format_timestamp
@@ -123,19 +124,23 @@ def ask_command(
         _fail(str(exc))
     with console.status("starting the LLM engine…"):
         chat = get_chat_model(settings)
-    parts = []
-    for piece in stream_answer(question, evidence, chat):
-        parts.append(piece)
-        sys.stdout.write(piece)
-        sys.stdout.flush()
-    sys.stdout.write("\n")
+    parts: list[str] = []
+    # The reply streams into a transient view; what stays is the checked answer, whose
+    # sentences and [n] markers are the ones the evidence supports (the API returns the same).
+    with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
+        for piece in stream_answer(question, evidence, chat):
+            parts.append(piece)
+            live.update(Text("".join(parts), style="dim"))
     result = finish_answer(question, evidence, "".join(parts))
-    if not result.answered and result.evidence:
-        console.print(result.text)
+    console.print(result.text, soft_wrap=True, markup=False, highlight=False)
     if result.evidence:
         console.print("\n[bold]Sources[/]")
         for n, ev in enumerate(result.evidence, start=1):
-            console.print(f"  [{n}] {ev.citation.label()}  [dim]{ev.text[:90]}[/]")
+            if result.answered and f"[{n}]" not in result.text:
+                continue  # shown to the model, not cited
+            line = Text(f"  [{n}] {ev.citation.label()}  ")
+            line.append(" ".join(ev.text.split())[:90], style="dim")
+            console.print(line, soft_wrap=True)
 
 
 @eval_app.command("retrieval")
