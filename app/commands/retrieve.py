@@ -138,7 +138,9 @@ def ask_command(
         for n, ev in enumerate(result.evidence, start=1):
             if result.answered and f"[{n}]" not in result.text:
                 continue  # shown to the model, not cited
-            line = Text(f"  [{n}] {ev.citation.label()}  ")
+            c = ev.citation
+            span = f"–{format_timestamp(c.t1)}" if c.t0 is not None and c.t1 is not None and c.t1 - c.t0 >= 1 else ""
+            line = Text(f"  [{n}] {c.label()}{span}  ")
             line.append(" ".join(ev.text.split())[:90], style="dim")
             console.print(line, soft_wrap=True)
 
