@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ log = logging.getLogger("argus.api.agents")
 router = APIRouter(prefix="/v1/agent/runs", tags=["agents"])
 
 MAX_RUNS_IN_MEMORY = 200
+SERVER_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}")  # /home/me/x, C:\\data\\y
 
 
 @dataclass
@@ -103,7 +105,7 @@ def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
         log.exception("agent run %s failed", record.id)
         with record.cond:
             record.events.append({"kind": "error", "thread_id": record.id, "node": None, "t": 0.0,
-                                  "data": {"error": f"{type(exc).__name__}: {exc}"[:1000]}})
+                                  "data": {"error": public_message(exc)}})
             record.status = "failed"
             record.cond.notify_all()
     finally:
@@ -111,6 +113,12 @@ def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
             if record.status == "running":
                 record.status = "failed"
             record.cond.notify_all()
+
+
+def public_message(exc: BaseException) -> str:
+    """The failure as a client may see it: type and message, with file-system paths hidden
+    (the full text goes to the server log)."""
+    return SERVER_PATH.sub("<path>", f"{type(exc).__name__}: {exc}")[:1000]
 
 
 def _start(request: Request, record: RunRecord, **kwargs) -> None:

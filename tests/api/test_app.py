@@ -282,6 +282,7 @@ async def test_agent_run_failure_is_an_event(empty_settings) -> None:
         r = await c.get(f"/v1/agent/runs/{run_id}/events")
         assert [k for k, _, _ in sse_events(r.text)] == ["run_start", "error"]
         assert "/secret/path" not in r.text
+        assert "RuntimeError: <path> exploded" in r.text  # the reason surfaces, the server's paths do not
         assert (await c.get(f"/v1/agent/runs/{run_id}")).json()["status"] == "failed"
 
 
