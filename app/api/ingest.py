@@ -89,27 +89,35 @@ def _submit(request: Request, files: list[Path], rejected: list[Rejected]) -> In
 
 
 def _expand(settings, req: IngestRequest) -> tuple[list[Path], list[Rejected]]:
+    """The files the request names. A path outside the ingest roots refuses the whole request
+    (403); a link inside a root that leads out of it is refused on its own, and when nothing
+    else is left the answer is 403 too."""
     from pipelines.ingest.inputs import discover
 
     roots = ingest_roots(settings)
-    files: list[Path] = []
-    rejected: list[Rejected] = []
     for raw in req.paths:
         try:
             confine(raw, roots)
         except PathRefused as exc:
-            rejected.append(Rejected(path=raw, reason=str(exc)))
-            continue
+            raise ApiError(403, str(exc)) from None
+    files: list[Path] = []
+    rejected: list[Rejected] = []
+    escaped = 0
+    for raw in req.paths:
         found = discover([raw], recursive=req.recursive)
         for path, reason in found.failures + found.skipped:
             rejected.append(Rejected(path=str(path), reason=reason))
+            escaped += reason.startswith("refused: the symlink leads outside")
         for path in found.files:
-            try:  # a link inside a root may point outside it
+            try:  # a link given by name inside a root may point outside it
                 confine(path, roots)
             except PathRefused as exc:
                 rejected.append(Rejected(path=str(path), reason=str(exc)))
+                escaped += 1
                 continue
             files.append(path)
+    if not files and escaped:
+        raise ApiError(403, "; ".join(f"{r.path}: {r.reason}" for r in rejected)[:500])
     return files, rejected
 
 
