@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     index_hnsw_ef_search: int = Field(128, ge=8, description="HNSW candidate list per search (at least k is used).")
     index_exact_search: bool = Field(False, description="Search the exact flat indexes even where HNSW exists "
                                      "(slower; for recall checks).")
+    ingest_file_timeout_s: float = Field(3600.0, ge=0, description="A file still processing after this long in a "
+                                         "worker process is failed and the worker killed (the API always uses "
+                                         "worker processes; `argus ingest` with one worker runs files in-process, "
+                                         "unbounded). 0: no limit.")
     compose_captions: bool = Field(False, description="Without a VLM, have the chat LLM compose video captions "
                                    "from transcript and keyframe findings (starts the LLM engine; slow on CPU).")
 
@@ -182,6 +186,14 @@ class Settings(BaseSettings):
                                            "DELETE; empty: the UI's and the API's own loopback origins (plus "
                                            "api_cors_origins).")
     ingest_roots: list[Path] = Field([], description="Server-side folders POST /v1/ingest may read; empty: uploads only.")
+    keep_failed_uploads: bool = Field(False, description="Keep uploaded files whose ingest failed (for a look); "
+                                      "otherwise they are deleted, as are duplicates and uploads of deleted sources.")
+    api_max_agent_runs: int = Field(4, ge=1, description="Agent runs in progress at once, all callers together "
+                                    "(429 with Retry-After past it).")
+    api_max_agent_runs_per_key: int = Field(2, ge=1, description="Agent runs in progress at once per key (per "
+                                            "client address with no keys).")
+    api_max_ingest_batches: int = Field(8, ge=1, description="Ingest batches queued or running at once, all callers.")
+    api_max_ingest_batches_per_key: int = Field(4, ge=1, description="Ingest batches queued or running at once per key.")
 
     # Web UI (ui/): `argus ui`, a Streamlit app that is a client of the REST API.
     ui_api_url: str | None = Field(None, description="API the UI talks to; default: http://{api_host}:{api_port}, "

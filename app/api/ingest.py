@@ -22,7 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.api.paths import PathRefused, RowId, confine, ingest_roots, safe_upload_name
 from app.api.problems import ApiError
-from app.api.security import require
+from app.api.security import Principal, require
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -69,8 +69,9 @@ def _job_out(job, live: tuple[str, float] | None = None) -> JobOut:
     return out
 
 
-def _submit(request: Request, files: list[Path], rejected: list[Rejected]) -> IngestAccepted:
-    """Queue one job per file (so ids exist at once), then hand the batch to the runner."""
+def _submit(request: Request, files: list[Path], rejected: list[Rejected], release) -> IngestAccepted:
+    """Queue one job per file (so ids exist at once), then hand the batch to the runner, which
+    gives the caller's batch slot back (`release`) when the batch ends."""
     from pipelines.ingest.catalog import open_catalog
 
     state = request.app.state.argus
@@ -83,8 +84,15 @@ def _submit(request: Request, files: list[Path], rejected: list[Rejected]) -> In
         jobs = [_job_out(catalog.get_job(i)) for i in ids]
     finally:
         catalog.close()
+
+    def batch() -> None:
+        try:
+            state.run_ingest(files)
+        finally:
+            release()
+
     state.metrics.ingest_batches.inc()
-    state.ingest_pool.submit(state.run_ingest, files)
+    state.ingest_pool.submit(batch)
     return IngestAccepted(jobs=jobs, rejected=rejected)
 
 
@@ -184,12 +192,13 @@ async def _receive_uploads(request: Request, target: Path) -> list[Path]:
     try:
         async for chunk in request.stream():  # the body-limit middleware stops this past the upload limit
             try:
-                parser.write(chunk)
+                # The parser's callbacks open and write the files: off the event loop.
+                await anyio.to_thread.run_sync(parser.write, chunk)
             except _Stop as stop:
                 errors.append(stop.error)
                 break
         else:
-            parser.finalize()
+            await anyio.to_thread.run_sync(parser.finalize)
     except Exception as exc:
         if "file" in part:
             part.pop("file").close()
@@ -207,15 +216,25 @@ async def _receive_uploads(request: Request, target: Path) -> list[Path]:
 
 
 @router.post("/ingest", status_code=202, response_model=IngestAccepted, summary="Ingest server files or uploads",
-             dependencies=[Depends(require("ingest"))],
+             responses={429: {"description": "Too many ingest batches in progress (Retry-After)"}},
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": IngestRequest.model_json_schema()},
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
                      "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}})
-async def post_ingest(request: Request) -> IngestAccepted:
+async def post_ingest(request: Request, principal: Principal = Depends(require("ingest"))) -> IngestAccepted:
     """Start ingesting. Either a JSON body naming files or folders on the server (each must lie in
     a configured ingest root), or a multipart upload whose files are streamed to
-    `ARGUS_HOME/uploads/<batch>/<name>`. Answers 202 with one job per file."""
+    `ARGUS_HOME/uploads/<batch>/<name>`. Answers 202 with one job per file; 429 while the
+    caller (or the server) has the most batches in progress that it may."""
+    release = request.app.state.argus.ingest_slots.acquire(principal.id)
+    try:
+        return await _ingest(request, release)
+    except BaseException:
+        release()
+        raise
+
+
+async def _ingest(request: Request, release) -> IngestAccepted:
     settings = request.app.state.argus.settings
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/"):
@@ -227,7 +246,7 @@ async def post_ingest(request: Request) -> IngestAccepted:
             # Nothing of a refused or cut-off upload stays on disk.
             await anyio.to_thread.run_sync(lambda: shutil.rmtree(batch, ignore_errors=True))
             raise
-        return await anyio.to_thread.run_sync(_submit, request, files, [])
+        return await anyio.to_thread.run_sync(_submit, request, files, [], release)
     if not ctype.startswith("application/json"):
         raise ApiError(415, "send application/json or multipart/form-data")
     from fastapi.exceptions import RequestValidationError
@@ -239,7 +258,7 @@ async def post_ingest(request: Request) -> IngestAccepted:
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_input=False)) from None
     files, rejected = await anyio.to_thread.run_sync(_expand, settings, req)
-    return await anyio.to_thread.run_sync(_submit, request, files, rejected)
+    return await anyio.to_thread.run_sync(_submit, request, files, rejected, release)
 
 
 @router.get("/jobs", response_model=list[JobOut], summary="Recent ingest jobs",
