@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     index_exact_search: bool = Field(False, description="Search the exact flat indexes even where HNSW exists "
                                      "(slower; for recall checks).")
     ingest_file_timeout_s: float = Field(3600.0, ge=0, description="A file still processing after this long in a "
-                                         "worker process is failed and the worker killed (the API always uses "
+                                         "worker process is failed and the worker killed (the API then always uses "
                                          "worker processes; `argus ingest` with one worker runs files in-process, "
-                                         "unbounded). 0: no limit.")
+                                         "unbounded). 0: no limit, and the API processes files in-process.")
     compose_captions: bool = Field(False, description="Without a VLM, have the chat LLM compose video captions "
                                    "from transcript and keyframe findings (starts the LLM engine; slow on CPU).")
 
@@ -200,6 +200,8 @@ class Settings(BaseSettings):
                                    "which `argus ui` starts itself when nothing answers there.")
     ui_api_key: str = Field("", description="Bearer key the UI sends once API keys exist (scope read; admin for "
                             "deleting sources and the Status page).")
+    ui_media_url: str | None = Field(None, description="The API's address as the user's browser sees it, for "
+                                     "streaming media (signed links); default: the UI's API URL.")
     ui_host: str = Field("127.0.0.1", description="Interface the UI binds.")
     ui_port: int = Field(8501, description="Port the UI listens on.")
 

@@ -105,6 +105,7 @@ class AppState:
     agent_slots: WorkSlots = None  # type: ignore[assignment]  # set in __post_init__ from the settings
     ingest_slots: WorkSlots = None  # type: ignore[assignment]
     _chat_lock: threading.Lock = field(default_factory=threading.Lock)
+    media_secret: bytes = field(default_factory=lambda: __import__("secrets").token_bytes(32))  # signs media links
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -145,12 +146,13 @@ class AppState:
             return self._chat
 
     def run_ingest(self, paths: list[Path]) -> None:
-        """One batch, files in worker processes so that `ingest_file_timeout_s` can kill a hung one."""
+        """One batch; with `ingest_file_timeout_s` set, files run in worker processes so that the
+        timeout can kill a hung one (a file in this process could not be stopped)."""
         from pipelines.ingest.jobs import ingest
 
         try:
             ingest([str(p) for p in paths], recursive=False, progress=self.progress, settings=self.settings,
-                   isolate=True)
+                   isolate=self.settings.ingest_file_timeout_s > 0)
         except Exception:  # noqa: BLE001 — the job rows carry per-file failures; this is the runner itself failing
             log.exception("ingest batch failed")
             from pipelines.ingest.catalog import open_catalog
