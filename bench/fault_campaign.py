@@ -261,7 +261,7 @@ async def phase_load(server: Server, clients: int, seconds: float) -> dict:
                     if pick < 0.8:
                         kind, r = "search", await c.post("/v1/search", json={"query": f"harbour crane {rng.randint(0, 99)}"})
                     elif pick < 0.85:
-                        kind, r = "ask", await c.post("/v1/ask", json={"query": "What does the harbour crane lift?"})
+                        kind, r = "ask", await c.post("/v1/ask", json={"question": "What does the harbour crane lift?"})
                     else:
                         data = f"# Load note {n}-{i}\n\nClient {n} wrote note {i} during the load test.\n".encode()
                         kind, r = "ingest", await c.post("/v1/ingest", files={"files": (f"load_{n}_{i}.md", data, "text/markdown")})
@@ -282,12 +282,46 @@ async def phase_load(server: Server, clients: int, seconds: float) -> dict:
             "p50_s": {k: p(v, 0.5) for k, v in latencies.items()}, "p95_s": {k: p(v, 0.95) for k, v in latencies.items()}}
 
 
+def phase_engine_kill(work: Path, repeats: int) -> dict:
+    """A second API whose LLM engine (bench/dying_engine.py) is killed mid-answer, `repeats` times
+    for a plain and a streamed /v1/ask: the client must get a clear error, and the API must go on."""
+    from app.settings import Settings
+
+    model = Settings().llm_model
+    server = Server(work / "home", [])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        engine_port = s.getsockname()[1]
+    os.environ["ARGUS_LLM_BASE_URL"] = f"http://127.0.0.1:{engine_port}/v1"
+    outcomes: Counter = Counter()
+    errors = 0
+    try:
+        server.start()
+        with httpx.Client(base_url=server.url, timeout=300) as client:
+            for _ in range(repeats):
+                for stream in (False, True):
+                    engine = subprocess.Popen([sys.executable, str(ROOT / "bench" / "dying_engine.py"), str(engine_port), model])
+                    time.sleep(1.5)
+                    r = client.post("/v1/ask", json={"question": "What does the harbour crane lift?", "stream": stream})
+                    tail = r.text.strip().splitlines()[-1][:90] if r.text.strip() else ""
+                    outcomes[f"{'stream' if stream else 'plain'}: HTTP {r.status_code} {tail}"] += 1
+                    errors += r.status_code >= 500 and r.status_code not in (502, 503, 504)
+                    engine.wait(timeout=30)
+                    search = client.post("/v1/search", json={"query": "harbour crane"})
+                    outcomes[f"search afterwards: HTTP {search.status_code}"] += 1
+                    server.check()
+    finally:
+        os.environ.pop("ARGUS_LLM_BASE_URL", None)
+        server.stop()
+    return row("LLM engine killed mid-answer (plain and streamed /v1/ask)", 2 * repeats, outcomes, errors)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--load-seconds", type=float, default=60)
-    parser.add_argument("--phases", default="uploads,paths,requests,kill9,load")
+    parser.add_argument("--phases", default="uploads,paths,requests,kill9,load,engine")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="argus-faults-"))
     root, outside = work / "root", work / "outside"
@@ -311,12 +345,18 @@ def main() -> None:
             print("kill9 done", flush=True)
         if "load" in phases:
             out["load"] = asyncio.run(phase_load(server, args.clients, args.load_seconds))
+            print("load done", flush=True)
         out["crashes"] = server.crashes
     finally:
         server.stop()
+    if "engine" in phases:
+        out["engine"] = phase_engine_kill(work, args.repeats)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
-    for r in out.get("uploads", []) + out.get("paths", []) + out.get("requests", []):
+    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    for r in out.get("uploads", []) + out.get("paths", []) + out.get("requests", []) + [out.get("engine") or {}]:
+        if not r:
+            continue
         outcomes = "; ".join(f"{k} ×{v}" for k, v in r["outcomes"].items())
         print(f"| {r['kind']} | {r['tried']} | {outcomes} | {r['server_errors']} | {r['lost']} |")
     print(json.dumps({k: out.get(k) for k in ("kill9", "load", "crashes")}, indent=2))

@@ -100,11 +100,16 @@ def stream_fn(state):
     return stream
 
 
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else type(value).__name__
+
+
 def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
     """Run the graph (or resume it), appending each event to the record."""
     try:
         for ev in stream(settings=settings, thread_id=record.id, **kwargs):
-            data = ev.model_dump(mode="json") if isinstance(ev, AgentEvent) else ev
+            # A node's exception object rides in node_end's `error`: say what it was, never fail the run on it.
+            data = ev.model_dump(mode="json", fallback=_describe) if isinstance(ev, AgentEvent) else ev
             with record.cond:
                 record.events.append(data)
                 if data["kind"] in ("report", "interrupt"):

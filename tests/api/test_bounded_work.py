@@ -183,3 +183,23 @@ def test_a_file_past_the_timeout_is_failed_its_worker_killed_and_the_lock_freed(
     # With the normal limit the same file goes in.
     again = ingest([str(docs[0])], progress=False, settings=get_settings(), isolate=True)
     assert again.files[0].status == "done"
+
+
+@pytest.mark.unit
+async def test_a_node_error_in_an_event_does_not_fail_the_stream(empty_settings) -> None:
+    def fake_stream_with_a_node_error(question=None, *, thread_id=None, review=None, resume=None, settings=None):
+        yield AgentEvent(kind="run_start", thread_id=thread_id, data={"question": question})
+        yield AgentEvent(kind="node_end", thread_id=thread_id, node="researcher", data={"error": ValueError("bad args")})
+        yield AgentEvent(kind="report", thread_id=thread_id, data={"result": None})
+
+    app = create_app(empty_settings)
+    app.state.argus.agent_stream = fake_stream_with_a_node_error
+    async with client_for(app) as c:
+        run_id = (await c.post("/v1/agent/runs", json={"question": "q"})).json()["run_id"]
+        deadline = time.monotonic() + 10
+        while (status := (await c.get(f"/v1/agent/runs/{run_id}")).json()["status"]) == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert status == "finished"
+        events = app.state.argus.runs[run_id].events
+        assert events[1]["data"]["error"] == "ValueError: bad args"
