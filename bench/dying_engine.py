@@ -19,8 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # chunked bodies, as vLLM's server sends: a kill leaves one incomplete
+
     def log_message(self, *args) -> None:
         pass
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
 
     def _json(self, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -43,12 +49,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         if request.get("stream"):
             self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
             self.end_headers()
             for word in ("The", " harbour", " crane"):
                 chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": MODEL,
                          "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
+                self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                 time.sleep(0.2)
         else:
             self.send_header("content-type", "application/json")

@@ -298,6 +298,14 @@ def phase_engine_kill(work: Path, repeats: int) -> dict:
     try:
         server.start()
         with httpx.Client(base_url=server.url, timeout=300) as client:
+            note = b"# Harbour\n\nThe harbour crane lifts containers at dawn.\n"
+            r = client.post("/v1/ingest", files={"files": ("harbour_engine.md", note, "text/markdown")})
+            settle(client, [j["id"] for j in r.json()["jobs"]])  # something to answer from, once published
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not any(
+                    h["source"] == "harbour_engine.md"
+                    for h in client.post("/v1/search", json={"query": "harbour crane"}).json()["results"]):
+                time.sleep(1)
             for _ in range(repeats):
                 for stream in (False, True):
                     engine = subprocess.Popen([sys.executable, str(ROOT / "bench" / "dying_engine.py"), str(engine_port), model])
@@ -306,7 +314,12 @@ def phase_engine_kill(work: Path, repeats: int) -> dict:
                     tail = r.text.strip().splitlines()[-1][:90] if r.text.strip() else ""
                     outcomes[f"{'stream' if stream else 'plain'}: HTTP {r.status_code} {tail}"] += 1
                     errors += r.status_code >= 500 and r.status_code not in (502, 503, 504)
-                    engine.wait(timeout=30)
+                    try:
+                        engine.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        outcomes["engine not reached"] += 1
+                        engine.kill()
+                        engine.wait()
                     search = client.post("/v1/search", json={"query": "harbour crane"})
                     outcomes[f"search afterwards: HTTP {search.status_code}"] += 1
                     server.check()
