@@ -190,6 +190,9 @@ class _Run:
         self._stages: dict[int, str] = {}
         self._last_job_write: dict[int, float] = {}
         self._last_publish = time.monotonic()
+        # Jobs with their outcome written: a worker's stage events can arrive after the outcome
+        # (they travel on their own queue) and must not set such a job back to "running".
+        self._finished: set[int] = set()
 
     def recover(self) -> None:
         """Undo what an interrupted run left: unindexed sources and orphan keyframe folders."""
@@ -244,6 +247,7 @@ class _Run:
         return self.catalog.create_job(path, run_id=self.run_id)
 
     def _finish_early(self, job_id: int, path: str, status: Status, reason: str, *, stage: str, **fields) -> None:
+        self._finished.add(job_id)
         self.catalog.update_job(job_id, status=status, stage=stage, error=reason,
                                 **({"source_id": fields["source_id"]} if "source_id" in fields else {}))
         self._drop_upload(path, status)
@@ -273,6 +277,8 @@ class _Run:
                 self._last_publish = time.monotonic()
 
     def _event(self, event: StageEvent) -> None:
+        if event.job_id in self._finished:
+            return
         self.sink.stage(event.job_id, self._names.get(event.job_id, ""), event.stage, event.fraction)
         # The job row follows stage changes, and progress at most once a second.
         now = time.monotonic()
@@ -287,6 +293,7 @@ class _Run:
         assert error is not None
         log.info("failed: %s (%s: %s)%s", task.path, error.stage, error.reason,
                  f"\n{error.detail}" if error.detail else "")
+        self._finished.add(task.job_id)
         self.catalog.update_job(task.job_id, status="failed", stage=error.stage, error=error.reason)
         self._drop_upload(task.path, "failed")
         self.report.files.append(FileReport(task.path, "failed", type=task.type.value, reason=error.reason,
@@ -299,6 +306,7 @@ class _Run:
         self._event(StageEvent(outcome.task.job_id, "store", 0.0))
         self._store_thumbnails(record)
         source_id = self.catalog.add_source(record, job_id=outcome.task.job_id)
+        self._finished.add(outcome.task.job_id)
         self.writer.add_source(source_id)
         s = record.source
         log.info("done: %s (source #%d, %d segments, %d keyframes, %d chunks, %.1f s)", outcome.task.path, source_id,
