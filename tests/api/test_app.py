@@ -136,7 +136,7 @@ async def test_server_paths_are_confined(empty_settings, tmp_path) -> None:
         for path in (str(outside), str(empty_settings.ingest_roots[0] / ".." / "outside.md"), "/etc/passwd",
                      str(empty_settings.ingest_roots[0] / "link.md"), str(empty_settings.home)):
             r = await c.post("/v1/ingest", json={"paths": [path]})
-            assert r.status_code == 400, (path, r.text)
+            assert r.status_code == 403, (path, r.text)
             assert "outside the allowed ingest folders" in problem(r)["detail"]
         r = await c.post("/v1/ingest", json={"paths": "not-a-list"})
         assert r.status_code == 422
