@@ -70,12 +70,41 @@ async def test_media_range_requests(base_app, built_base) -> None:
         assert doc_file.status_code == 200 and b"brass lens" in doc_file.content
 
 
-async def test_media_outside_the_served_folders(built_base) -> None:
-    # The same base served with no ingest roots: its files lie outside every served folder.
+async def test_media_of_cli_ingested_sources(built_base, tmp_path) -> None:
+    # The same base served with no ingest roots, as `argus serve` after `argus ingest` on the command
+    # line: the catalog's files are served by id wherever they lie.
     settings = make_settings(built_base["settings"].home)
+    vid = built_base["ids"]["speech.mp4"]
     async with client_for(create_app(settings)) as c:
         r = await c.get(f"/v1/media/{built_base['ids']['orchard.txt']}")
-        assert r.status_code == 403 and str(built_base["data"]) not in r.text
+        assert r.status_code == 200 and r.content == (built_base["data"] / "orchard.txt").read_bytes()
+        part = await c.get(f"/v1/media/{vid}", headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and part.content == (built_base["data"] / "speech.mp4").read_bytes()[:100]
+
+
+async def test_media_refuses_a_file_changed_since_ingestion(empty_settings, tmp_path) -> None:
+    # A registered path now holding other bytes of the same size, or a link to another file: 409, not those bytes.
+    from pipelines.ingest.jobs import ingest
+
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    note = folder / "note.txt"
+    note.write_text("The ferry to the island leaves at nine.\n", encoding="utf-8")
+    report = ingest([str(note)], progress=False, settings=empty_settings)
+    sid = report.files[0].source_id
+    async with client_for(create_app(make_settings(empty_settings.home))) as c:
+        assert (await c.get(f"/v1/media/{sid}")).status_code == 200
+        note.write_text("The ferry to the island leaves at ten.\n", encoding="utf-8")  # same size, other bytes
+        changed = await c.get(f"/v1/media/{sid}")
+        assert changed.status_code == 409 and b"ten" not in changed.content
+        secret = tmp_path / "secret.txt"
+        secret.write_text("The ferry to the island leaves at nine.\n".replace("ferry", "SECRE"), encoding="utf-8")
+        note.unlink()
+        note.symlink_to(secret)
+        linked = await c.get(f"/v1/media/{sid}")
+        assert linked.status_code == 409 and b"SECRE" not in linked.content
+        note.unlink()
+        assert (await c.get(f"/v1/media/{sid}")).status_code == 404
 
 
 async def test_search(base_app, built_base) -> None:
