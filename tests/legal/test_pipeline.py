@@ -51,11 +51,23 @@ def test_huge_and_crime_free_facts_get_no_charge_and_no_numbers(legal_settings: 
 
 
 @pytest.mark.integration
-def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_settings: Settings, llm_engine) -> None:
+def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_settings: Settings, llm_engine,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.legal.sentencing as sentencing
+
     # The tiny test classifier is never confident; lift the floors so the case reaches the LLM.
     settings = legal_settings.model_copy(update={"legal_min_confidence": 0.0, "legal_min_similarity": 0.0})
     known = {c.id: c for c in load_cases(settings.legal_data).cases}
     case = load_cases(settings.legal_data.parent / "valid.jsonl").cases[0]
+    merges = []  # the real merge of the LLM's drafts, recorded: the verdict must carry its numbers
+
+    def recorded_merge(runs, precedents, term_estimate=None):
+        merged = real_merge(runs, precedents, term_estimate)
+        merges.append((list(runs), list(precedents), merged))
+        return merged
+
+    real_merge = sentencing.merge_runs
+    monkeypatch.setattr(sentencing, "merge_runs", recorded_merge)
 
     verdict = predict(case.fact, settings)
     assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
@@ -65,11 +77,14 @@ def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_setti
     for p in verdict.precedents:
         source = known[p.case_id]  # a real case of the training file, with its real outcome
         assert list(source.charges) == p.charges and source.prison_months == p.prison_months
-    months = [p.prison_months for p in verdict.precedents]
-    fines = [p.fine for p in verdict.precedents]
-    if not (verdict.life_imprisonment or verdict.death_penalty):
-        assert min(months) <= verdict.prison_months <= max(months)
-    assert min(fines) <= verdict.fine <= max(fines)
+    # The sentence is the merge of this call's LLM drafts over the very precedents the verdict cites
+    # (merge_runs' median and clamp are tested in test_sentencing.py).
+    ((drafts, used, merged),) = merges
+    assert len(drafts) == settings.legal_sentencing_runs
+    assert [p.case_id for p in used] == [p.case_id for p in verdict.precedents]
+    assert verdict.fine == merged.fine and verdict.defendant == (merged.defendant or None)
+    if not (merged.life or merged.death):
+        assert verdict.prison_months == merged.prison_months
     # The primary charge is the classifier's or, when the LLM voted otherwise, one of the precedents'.
     offered = {c.charge for c in verdict.candidates} | {c for p in verdict.precedents for c in p.charges}
     assert verdict.charges[0] in offered
