@@ -8,8 +8,16 @@ import time
 import streamlit as st
 
 from ui.client import ApiError, ArgusClient
-from ui.common import (api, api_error, api_errors_shown, duration, keyframe_bytes, show_player, timestamp,
-                       unreachable)
+from ui.common import (
+    api,
+    api_error,
+    api_errors_shown,
+    duration,
+    keyframe_bytes,
+    show_player,
+    timestamp,
+    unreachable,
+)
 
 POLL_S = 1.0  # the API rate-limits each client (120 requests a minute by default)
 INGEST_TIMEOUT_S = 3600

@@ -269,7 +269,6 @@ def test_slow_sse_client_and_reconnect(built_base, live_server) -> None:
 
 
 async def test_legal_endpoint_without_a_trained_model(empty_settings) -> None:
-    pytest.importorskip("models.legal.pipeline", reason="the legal tool is not installed")
     async with client_for(create_app(empty_settings)) as c:
         r = await c.post("/v1/legal/predict", json={"fact": "被告人张某于2017年5月在某超市盗窃手机一部，价值人民币2000元。"})
         assert r.status_code == 503, r.text

@@ -14,6 +14,7 @@ import cv2
 import jiwer
 import numpy as np
 import pytest
+from absent import absent
 from faster_whisper import WhisperModel, decode_audio
 from pypdf import PdfReader
 
@@ -54,7 +55,7 @@ def _video(manifest: DemoManifest, video_id: str) -> VideoEntry:
     for v in manifest.videos:
         if v.video_id == video_id:
             return v
-    pytest.skip(f"{video_id} was not built: {manifest.skipped}")
+    absent(f"{video_id} was not built: {manifest.skipped}")
 
 
 def _script(video: VideoEntry) -> str:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from absent import absent
 from api_base import SPEECH_AT_S, SPEECH_S, LiveServer, free_port
 from fastapi import FastAPI
 from streamlit.testing.v1 import AppTest
@@ -62,7 +63,7 @@ def test_status_marks_have_a_glyph_in_an_installed_font() -> None:
     from ui.status import MARKS
 
     if shutil.which("fc-list") is None:
-        pytest.skip("fontconfig's fc-list is not installed")
+        absent("fontconfig's fc-list is not installed (apt-get install fontconfig)")
     for mark in MARKS:
         fonts = subprocess.run(["fc-list", f":charset={ord(mark):x}", "family"], capture_output=True, text=True,
                                check=True).stdout
