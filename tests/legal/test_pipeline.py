@@ -98,6 +98,21 @@ def test_agent_tool_describes_the_verdict(legal_settings: Settings) -> None:
     assert tool.name == "legal_judgement" and "criminal" in tool.description
     text = tool.invoke({"fact": NO_CRIME})
     assert "No charge identified" in text and "not legal advice" in text
+    # The default weight (1.0) takes the charge probabilities from the TF-IDF baseline alone: the tool says so.
+    assert legal_settings.legal_baseline_weight == 1.0 and "(TF-IDF baseline probability " in text
+
+
+@pytest.mark.integration
+def test_the_default_weight_never_loads_the_classifier(legal_settings: Settings, monkeypatch) -> None:
+    import models.legal.pipeline as pipeline
+
+    def no_classifier(settings):
+        raise AssertionError("the classifier was loaded although the baseline weight is 1.0")
+
+    monkeypatch.setattr(pipeline, "_loaded", {})
+    monkeypatch.setattr(pipeline, "load_classifier", no_classifier)
+    verdict = predict(NO_CRIME, legal_settings)
+    assert verdict.confidence_source == "baseline" and verdict.candidates
 
 
 @pytest.mark.unit
@@ -134,3 +149,16 @@ def test_charge_probabilities_mix_the_classifier_and_the_baseline() -> None:
     other = LegalModels(FixedProbabilities(labels, [0.9, 0.1]), None, FixedProbabilities(LabelSet(["抢劫", "诈骗"]), [0.5, 0.5]))
     with pytest.raises(RuntimeError, match="label sets"):
         other.charge_probabilities(["x"], 0.5)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("weight", "source", "label"), [(1.0, "baseline", "TF-IDF baseline probability 0.42"),
+                                                         (0.0, "classifier", "classifier probability 0.42"),
+                                                         (0.5, "blend", "classifier/baseline blend probability 0.42")])
+def test_the_confidence_is_labelled_by_its_model(weight: float, source: str, label: str) -> None:
+    from models.legal.pipeline import charge_model
+    from models.legal.tool import confidence_text, describe_verdict
+
+    assert charge_model(weight) == source
+    verdict = Verdict(identified=False, confidence=0.42, confidence_source=source)
+    assert confidence_text(verdict) == label and f"({label})" in describe_verdict(verdict)
