@@ -50,7 +50,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         for column in ("name", "state", "detail"):
             t.add_column(column, overflow="fold")
         for c in rows:
-            colour = {"ok": "green", "absent": "yellow"}.get(c["state"], "dim")
+            colour = {"ok": "green", "absent": "yellow", "failed": "red"}.get(c["state"], "dim")
             detail = c["detail"] + (f"\nfix: {c['fix']}" if c["fix"] else "")
             t.add_row(c["name"], f"[{colour}]{c['state']}[/]", detail)
         console.print(t)

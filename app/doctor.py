@@ -15,7 +15,7 @@ from models.registry import SPECS, RoleStatus, get_registry
 @dataclass
 class Check:
     name: str
-    state: str  # "ok", "absent" or "optional"
+    state: str  # "ok", "absent", "optional" or "failed" (present but a probe of it gave a wrong result)
     detail: str
     fix: str = ""
 
@@ -46,19 +46,22 @@ def engine_checks() -> list[Check]:
     whoosh = _version("whoosh")
     checks.append(Check("Whoosh keyword index", "ok" if whoosh else "absent", f"whoosh {whoosh}" if whoosh else "not installed",
                         "" if whoosh else "pip install whoosh"))
-    triton = _version("triton")
-    cuda = _cuda_available()
-    checks.append(Check("attention kernels", "ok",
-                        "Triton on CUDA" if (triton and cuda) else "PyTorch reference (no CUDA device)"))
+    checks.append(attention_check())
     tv = importlib.util.find_spec("torchvision") is not None
     checks.append(Check("torchvision", "optional", "installed (CUDA-only wheel; guarded)" if tv else "not installed (not needed)"))
     return checks
 
 
-def _cuda_available() -> bool:
-    import torch
+def attention_check() -> Check:
+    """The attention kernels, probed: a tiny forward through the registered implementation, against SDPA."""
+    from kernels.probe import probe_attention
 
-    return bool(torch.cuda.is_available())
+    fix = "reinstall the pinned torch/transformers/triton (scripts/setup.sh); see docs/kernels.md"
+    try:
+        result = probe_attention()
+    except Exception as exc:  # a kernel that cannot run at all is the finding, not a crash of the doctor
+        return Check("attention kernels", "failed", f"the probe forward raised {type(exc).__name__}: {exc}", fix)
+    return Check("attention kernels", "ok" if result.ok else "failed", result.describe(), "" if result.ok else fix)
 
 
 SYSTEM_TOOLS = {

@@ -65,7 +65,7 @@ def doctor(report: dict) -> None:
                   for m in report["models"]], hide_index=True)
     for title, rows in (("Engines", report["engines"]), ("System tools", report["system"])):
         st.subheader(title)
-        st.dataframe([{"name": c["name"], "state": {"ok": f"{OK} ok", "absent": f"{ABSENT} absent"}.get(c["state"], c["state"]),
+        st.dataframe([{"name": c["name"], "state": {"ok": f"{OK} ok", "absent": f"{ABSENT} absent", "failed": f"{FAILED} failed"}.get(c["state"], c["state"]),
                        "detail": c["detail"] + (f" — fix: {c['fix']}" if c["fix"] else "")} for c in rows],
                      hide_index=True)
 

@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 from app.settings import Settings, get_settings
 from app.types import Verdict
 
-
 # The verdict's confidence named by the model it came from (Verdict.confidence_source).
 CONFIDENCE_LABELS = {"baseline": "TF-IDF baseline probability", "classifier": "classifier probability",
                      "blend": "classifier/baseline blend probability"}

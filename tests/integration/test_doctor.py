@@ -35,6 +35,13 @@ def test_doctor_is_truthful(argus_home: Path) -> None:
         assert (system[tool]["state"] == "ok") == (shutil.which(tool) is not None)
     engines = {c["name"]: c for c in report["engines"]}
     assert engines["FAISS vector index"]["state"] == "ok"
+    # The kernels were probed (a forward through the registered implementation), and the path named is the one
+    # this machine runs.
+    import torch
+
+    kernels = engines["attention kernels"]
+    assert kernels["state"] == "ok" and "matches PyTorch SDPA" in kernels["detail"], kernels
+    assert ("Triton on CUDA" if torch.cuda.is_available() else "PyTorch reference (cpu)") in kernels["detail"]
 
 
 def test_doctor_reports_a_broken_configuration(argus_home: Path) -> None:
