@@ -217,6 +217,10 @@ def test_openai_client(base_app, llm_engine, live_server) -> None:
     text = reply.choices[0].message.content
     assert "paraffin" in text.lower() and "Sources:\n[1] lighthouse.md" in text, text
     assert reply.model_extra["citations"][0]["source"] == "lighthouse.md"
+    # The engine's token counts: a prompt holding the evidence (hundreds of tokens) and the answer's tokens.
+    usage = reply.usage
+    assert usage.prompt_tokens > 100 and 0 < usage.completion_tokens <= 512
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
     stream = client.chat.completions.create(
         model="argus-rag", stream=True,
@@ -227,6 +231,9 @@ def test_openai_client(base_app, llm_engine, live_server) -> None:
     assert "quince" in content.lower() and "orchard.txt" in content, content
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["citations"][0]["source"] == "orchard.txt"
+    streamed = chunks[-1].usage
+    assert streamed.prompt_tokens > 100 and streamed.completion_tokens > 0
+    assert streamed.total_tokens == streamed.prompt_tokens + streamed.completion_tokens
     with pytest.raises(NotFoundError):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
 
