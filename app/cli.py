@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.console import make_console
 from app.settings import explain_settings, get_settings
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
 models_app = typer.Typer(help="Model weights: prepare the local model cache.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-console = Console()
+console = make_console()
 
 
 @app.command()

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.console import make_console
 from app.settings import Settings, get_settings
 
-console = Console()
+console = make_console()
 legal_app = typer.Typer(help="Legal judgement (CAIL2018): charge classifier, precedents, sentencing.",
                         no_args_is_help=True)
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.console import make_console
 from app.settings import Settings, get_settings
 from app.types import Evidence, SourceType, format_timestamp
 
-console = Console()
+console = make_console()
 eval_app = typer.Typer(help="Evaluation harnesses: retrieval quality, the agent team.", no_args_is_help=True)
 
 

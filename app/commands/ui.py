@@ -20,11 +20,11 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 
+from app.console import make_console
 from app.settings import Settings, get_settings
 
-console = Console()
+console = make_console()
 API_START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 30
 _PR_SET_PDEATHSIG = 1
