@@ -20,8 +20,8 @@ def argus(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     env.update(ARGUS_HOME=str(home), PYTHONPATH=str(REPO))
     # stdout is a pipe, not a terminal: no width to take from it.
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
 
 
 def test_tables_through_a_pipe_keep_file_names_whole(tmp_path: Path) -> None:
