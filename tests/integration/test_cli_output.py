@@ -50,3 +50,21 @@ def test_a_folder_of_subfolders_suggests_recursive(tmp_path: Path) -> None:
     assert "0 ingested, 2 skipped" in result.stdout
     assert "2 subfolders were not descended (manuals, talks)" in result.stdout and "--recursive" in result.stdout
     assert result.returncode == 1  # nothing was ingested: not a success
+
+
+def test_eval_retrieval_refuses_a_base_that_cannot_answer(tmp_path: Path) -> None:
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"query": "how many quince trees", "source": "orchard.txt"}\n'
+                       '{"query": "when is the lens polished", "source": "lighthouse.md"}\n')
+    empty = argus("eval", "retrieval", "--queries", str(queries), "--out", str(tmp_path / "out"), home=tmp_path / "h0")
+    assert empty.returncode == 2 and "has no sources" in empty.stdout, empty.stdout
+    assert not (tmp_path / "out" / "report.md").exists()
+
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "bees.md").write_text("# Bees\n\nThe hive on the hill has nine frames of capped honey.\n")
+    assert argus("ingest", str(folder), home=tmp_path / "h1").returncode == 0
+    unrelated = argus("eval", "retrieval", "--queries", str(queries), "--out", str(tmp_path / "out"),
+                      home=tmp_path / "h1")
+    assert unrelated.returncode == 2 and "none of the 2 sources" in unrelated.stdout, unrelated.stdout
+    assert not (tmp_path / "out" / "report.md").exists()
