@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import kernels.hf_integration as hf_integration
-from app.doctor import attention_check
+from app.doctor import attention_check, probe_check
 from kernels.probe import probe_attention
 
 pytestmark = pytest.mark.unit
@@ -30,7 +30,7 @@ def test_a_wrong_prefill_kernel_fails_the_probe(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(hf_integration, "flash_attention", lambda q, k, v, causal, **kw: real(q, k, v, causal=False, **kw))
     result = probe_attention("cpu")
     assert not result.ok and "DOES NOT match" in result.describe()
-    check = attention_check()
+    check = probe_check()
     assert check.state == "failed" and check.fix
 
 
@@ -46,5 +46,38 @@ def test_a_kernel_that_cannot_run_is_reported_not_raised(monkeypatch: pytest.Mon
         raise RuntimeError("no kernel image is available for execution on the device")
 
     monkeypatch.setattr(hf_integration, "flash_attention", broken)
-    check = attention_check()
+    check = probe_check()
     assert check.state == "failed" and "no kernel image" in check.detail
+
+
+def test_the_doctor_probes_once_per_process() -> None:
+    first = attention_check()
+    assert first.state == "ok" and attention_check() is first
+
+
+def test_the_api_does_not_wait_for_a_running_probe() -> None:
+    import threading
+
+    import app.doctor as doctor
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_probe():
+        started.set()
+        release.wait(30)
+        return doctor.Check("attention kernels", "ok", "probed")
+
+    saved = list(doctor._attention)
+    doctor._attention.clear()
+    original = doctor.probe_check
+    doctor.probe_check = slow_probe
+    try:
+        doctor.warm_attention_check()
+        assert started.wait(30)
+        assert doctor.attention_check(wait=False) is doctor.PROBING  # the API answers at once
+        release.set()
+        assert doctor.attention_check().detail == "probed"  # the CLI waits for the finding
+    finally:
+        release.set()
+        doctor.probe_check = original
+        doctor._attention[:] = saved
