@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.console import make_console
 from app.settings import explain_settings, get_settings
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
 models_app = typer.Typer(help="Model weights: prepare the local model cache.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-console = Console()
+console = make_console()
 
 
 @app.command()
@@ -50,7 +50,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         for column in ("name", "state", "detail"):
             t.add_column(column, overflow="fold")
         for c in rows:
-            colour = {"ok": "green", "absent": "yellow"}.get(c["state"], "dim")
+            colour = {"ok": "green", "absent": "yellow", "failed": "red"}.get(c["state"], "dim")
             detail = c["detail"] + (f"\nfix: {c['fix']}" if c["fix"] else "")
             t.add_row(c["name"], f"[{colour}]{c['state']}[/]", detail)
         console.print(t)

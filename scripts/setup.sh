@@ -46,7 +46,12 @@ fi
 stamp="$VENV/.argus-installed"
 if [[ ! -f "$stamp" || constraints.txt -nt "$stamp" || pyproject.toml -nt "$stamp" ]]; then
     say "installing Argus and its dependencies (pinned in constraints.txt)"
-    "${PIP[@]}" install -c constraints.txt -e '.[dev]' 2>&1 | grep -v -e "is ignored: it is neither" || true
+    # pip's notes about ignored extras are filtered out; under pipefail pip's own exit status decides,
+    # so a failed install stops here instead of surfacing later as skipped tests.
+    if ! "${PIP[@]}" install -c constraints.txt -e '.[dev]' 2>&1 | { grep -v -e "is ignored: it is neither" || true; }; then
+        say "the pinned install failed (pip's messages above); nothing was stamped as installed"
+        exit 1
+    fi
     "$VENV/bin/python" -c 'import app.cli' # fails loudly when the install did not happen
     # vLLM pulls CUDA builds of torchvision/torchaudio/torchcodec that cannot load on CPU torch
     # (and make transformers fail); its text path uses none of them.

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from absent import absent
 from api_base import built_base  # noqa: F401  (the small real base of the API and UI tests)
 from llm_engine_fixture import llm_engine  # noqa: F401  (the session's real vLLM engine, for every folder)
 
@@ -38,5 +39,5 @@ def argus_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_DATA} (set ARGUS_SHARED_DATA)")
+        absent(f"shared test data not found at {SHARED_DATA} (set ARGUS_SHARED_DATA)")
     return SHARED_DATA

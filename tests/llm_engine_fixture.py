@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from absent import absent
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def llm_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         yield ensure_running(settings)  # reuse; whoever started it stops it
         return
     if importlib.util.find_spec("vllm") is None:
-        pytest.skip("vLLM is not installed (pip install -c constraints.txt -e '.[cpu]')")
+        absent("vLLM is not installed (pip install -c constraints.txt -e '.[cpu]')")
     own = Settings(home=tmp_path_factory.mktemp("llm_engine_home"))
     previous = _stop_on_sigterm()
     try:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
 
+import httpx
 import streamlit as st
 
 from app.types import format_timestamp
@@ -65,7 +69,8 @@ def show_citation(citation: dict) -> None:
     with st.container(border=True):
         st.markdown(f"**{citation['label']}**")
         if citation.get("t0") is not None and citation["type"] in ("video", "audio"):
-            show_player(citation["source_id"], citation["type"], citation["t0"], citation.get("keyframe_id"))
+            with api_errors_shown():
+                show_player(citation["source_id"], citation["type"], citation["t0"], citation.get("keyframe_id"))
             st.caption(citation["text"])
         else:
             where = f"page {citation['page']}" if citation.get("page") else "passage"
@@ -84,3 +89,23 @@ def api_error(exc: ApiError) -> None:
 def unreachable(client: ArgusClient) -> None:
     st.error(f"No Argus API answers at {client.base_url}. Start it with `argus serve` "
              "(or run `argus ui`, which starts one when none answers).")
+
+
+@contextmanager
+def api_errors_shown() -> Iterator[None]:
+    """An API error inside the block becomes a message in its place, not a traceback on the page."""
+    try:
+        yield
+    except ApiError as exc:
+        api_error(exc)
+    except httpx.HTTPError as exc:
+        st.error(f"The API at {api().base_url} could not be reached: {exc}")
+
+
+def guarded(page: Callable[[], None]) -> Callable[[], None]:
+    """`page` with any API error it does not handle itself shown as a message."""
+    @wraps(page)
+    def run() -> None:
+        with api_errors_shown():
+            page()
+    return run

@@ -8,7 +8,16 @@ import time
 import streamlit as st
 
 from ui.client import ApiError, ArgusClient
-from ui.common import api, api_error, duration, keyframe_bytes, show_player, timestamp, unreachable
+from ui.common import (
+    api,
+    api_error,
+    api_errors_shown,
+    duration,
+    keyframe_bytes,
+    show_player,
+    timestamp,
+    unreachable,
+)
 
 POLL_S = 1.0  # the API rate-limits each client (120 requests a minute by default)
 INGEST_TIMEOUT_S = 3600
@@ -61,7 +70,8 @@ def source_detail(client: ArgusClient, source_id: int) -> None:
     if source["type"] in ("video", "audio"):
         seek = st.session_state.get("library-seek", {})
         start = seek.get("t", 0.0) if seek.get("source_id") == source_id else 0.0
-        show_player(source_id, source["type"], start)
+        with api_errors_shown():  # the transcript and chunks below still show
+            show_player(source_id, source["type"], start)
     tabs = st.tabs([f"Transcript ({len(detail['transcript'])})", f"Keyframes ({len(detail['keyframes'])})",
                     f"Chunks ({len(detail['chunks'])})"])
     with tabs[0]:

@@ -11,6 +11,10 @@ from ui.client import ApiError
 from ui.common import api, api_error, duration, unreachable
 
 SUMMARY_FIGURES = ("pass_rate", "fact_recall", "citation_precision", "refusal_accuracy")
+# Plain text symbols, not emoji: a browser without a colour-emoji font (headless Chromium on a
+# server) draws ✅ and ⚪ as empty boxes; these have glyphs in DejaVu Sans.
+OK, FAILED, ABSENT, WARNING = "✓", "✗", "○", "⚠"
+MARKS = (OK, FAILED, ABSENT, WARNING)
 
 
 def main() -> None:
@@ -34,8 +38,8 @@ def main() -> None:
 
 def readiness() -> None:
     ready = api().readiness()
-    st.subheader("Readiness " + ("✅" if ready.get("ready") else "⚠️"))
-    st.dataframe([{"check": name, "ok": "✅" if c["ok"] else "❌", "detail": c["detail"]}
+    st.subheader("Readiness " + (OK if ready.get("ready") else WARNING))
+    st.dataframe([{"check": name, "ok": OK if c["ok"] else FAILED, "detail": c["detail"]}
                   for name, c in ready.get("checks", {}).items()], hide_index=True)
 
 
@@ -55,13 +59,13 @@ def base_statistics(stats: dict) -> None:
 def doctor(report: dict) -> None:
     st.subheader("Models")
     st.caption(f"ARGUS_HOME: {report['home']}")
-    st.dataframe([{"role": m["role"], "state": "✅ real" if m["state"] == "real" else "⚪ absent",
+    st.dataframe([{"role": m["role"], "state": f"{OK} real" if m["state"] == "real" else f"{ABSENT} absent",
                    "model": m["title"], "source": m["source"],
                    "detail / fix": m["fix"] if m["state"] != "real" and m["fix"] else (m["path"] or m["detail"])}
                   for m in report["models"]], hide_index=True)
     for title, rows in (("Engines", report["engines"]), ("System tools", report["system"])):
         st.subheader(title)
-        st.dataframe([{"name": c["name"], "state": {"ok": "✅ ok", "absent": "⚪ absent"}.get(c["state"], c["state"]),
+        st.dataframe([{"name": c["name"], "state": {"ok": f"{OK} ok", "absent": f"{ABSENT} absent", "failed": f"{FAILED} failed"}.get(c["state"], c["state"]),
                        "detail": c["detail"] + (f" — fix: {c['fix']}" if c["fix"] else "")} for c in rows],
                      hide_index=True)
 

@@ -119,6 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from app.doctor import warm_attention_check
+
+        warm_attention_check()  # the Status page's kernel probe, ready before it is asked for
         yield
         state.close()
 

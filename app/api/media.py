@@ -1,7 +1,10 @@
 """Media files and keyframe images, with HTTP range requests so a player can seek.
 
-Only files that resolve inside the ingest roots, the uploads folder or ARGUS_HOME are
-served; a source whose file moved away or lies elsewhere answers 404/403.
+A source's file is served by its catalog id, never by a path from the client: exactly the
+file the catalog registered, wherever it was ingested from (`argus ingest` on the command
+line reads any folder the user names). The file on disk must still be that file: its size
+and sha256 must match the catalog row, so a path whose file was replaced (or turned into
+a link to something else) answers 409, not the new bytes. A file that moved away is 404.
 
 `GET /v1/media/{id}/link` (scope read) gives a signed, short-lived URL of the source's
 file: a browser's `<video>` tag cannot send a bearer key, so the UI hands it this URL and
@@ -15,6 +18,7 @@ import hashlib
 import hmac
 import mimetypes
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +26,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from app.api.paths import PathRefused, RowId, confine, media_roots
+from app.api.paths import PathRefused, RowId, confine
 from app.api.problems import ApiError
 from app.api.security import require
 
@@ -112,6 +116,36 @@ def serve_file(request: Request, path: Path, media_type: str | None) -> Response
     return StreamingResponse(_stream(path, start, length), status_code=status, headers=headers, media_type=media_type)
 
 
+# (path, device, inode, mtime_ns, size) → sha256: a file is hashed once, not on every range request.
+_VERIFIED: dict[tuple, str] = {}
+_VERIFIED_LOCK = threading.Lock()
+_VERIFIED_MAX = 4096
+
+
+def registered_file(source) -> Path:
+    """The file the catalog registered for `source`, if it is still there and unchanged."""
+    from pipelines.ingest.inputs import hash_file
+
+    path = Path(source.path).resolve()
+    if not path.is_file():
+        raise ApiError(404, "the source's file is no longer on disk")
+    stat = path.stat()
+    if source.size_bytes and stat.st_size != source.size_bytes:
+        raise ApiError(409, "the source's file changed on disk since it was ingested: ingest it again")
+    key = (str(path), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    with _VERIFIED_LOCK:
+        digest = _VERIFIED.get(key)
+    if digest is None:
+        digest = hash_file(path)
+        with _VERIFIED_LOCK:
+            if len(_VERIFIED) >= _VERIFIED_MAX:
+                _VERIFIED.clear()
+            _VERIFIED[key] = digest
+    if digest != source.content_hash:
+        raise ApiError(409, "the source's file changed on disk since it was ingested: ingest it again")
+    return path
+
+
 def _source(request: Request, source_id: int):
     from pipelines.ingest.catalog import open_catalog
 
@@ -138,17 +172,11 @@ def media_link(request: Request, source_id: RowId) -> MediaLink:
 @router.head("/{source_id}", include_in_schema=False, dependencies=[Depends(media_access)])
 @router.get("/{source_id}", summary="The source's file (range requests supported)",
                   response_class=Response, dependencies=[Depends(media_access)],
-                  responses={206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}})
+                  responses={206: {"description": "Partial content"}, 409: {"description": "The file changed since ingestion"},
+                             416: {"description": "Range not satisfiable"}})
 def get_media(request: Request, source_id: RowId) -> Response:
-    settings = request.app.state.argus.settings
     source, _ = _source(request, source_id)
-    try:
-        path = confine(source.path, media_roots(settings))
-    except PathRefused:
-        raise ApiError(403, "this source's file lies outside the folders the API serves") from None
-    if not path.is_file():
-        raise ApiError(404, "the source's file is no longer on disk")
-    return serve_file(request, path, source.mime or None)
+    return serve_file(request, registered_file(source), source.mime or None)
 
 
 @router.head("/{source_id}/keyframes/{keyframe_id}", include_in_schema=False, dependencies=[Depends(require("read"))])

@@ -5,7 +5,8 @@
 
 Any OpenAI client works: the last user message is the question; the reply's text ends
 with a "Sources" list, and the structured citations come in an extra top-level field
-`citations` (on the final chunk when streaming).
+`citations` (on the final chunk when streaming). `usage` holds the engine's token counts,
+summed over every LLM call the answer made (on the final chunk when streaming).
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from langchain_core.tracers.context import register_configure_hook
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.problems import ApiError
 from app.api.query import EvidenceOut, evidence_out, iterate_in_thread, llm_unavailable, run_search
 from app.api.security import require
+from models.llm.usage import UsageTracker
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -108,10 +112,11 @@ async def chat_completions(request: Request, body: ChatRequest):
     question = next((_text(m.content) for m in reversed(body.messages) if m.role == "user"), "").strip()
     if not question:
         raise ApiError(400, "the messages hold no user message with text")
+    usage = UsageTracker()  # this request's LLM calls, with the engine's own token counts
     if body.model == AGENTS_MODEL and agents_available():
-        pieces, finish = _agent_answer(request, question)
+        pieces, finish = _agent_answer(request, question, usage)
     elif body.model == RAG_MODEL:
-        pieces, finish = await _rag_answer(request, question, body.k)
+        pieces, finish = await _rag_answer(request, question, body.k, usage)
     else:
         raise ApiError(404, f"unknown model {body.model!r}; use {RAG_MODEL!r}"
                        + (f" or {AGENTS_MODEL!r}" if agents_available() else ""))
@@ -123,7 +128,7 @@ async def chat_completions(request: Request, body: ChatRequest):
         return ChatCompletion(
             id=completion_id, created=created, model=body.model, citations=citations,
             choices=[Choice(message={"role": "assistant", "content": with_sources(answer_text, citations)})],
-            usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
+            usage=usage_counts(usage))
 
     def chunk(delta: dict, finish_reason: str | None = None, **extra) -> str:
         payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": body.model,
@@ -140,19 +145,33 @@ async def chat_completions(request: Request, body: ChatRequest):
         tail = with_sources("", citations)
         if tail:
             yield chunk({"content": tail})
-        yield chunk({}, "stop", citations=[c.model_dump() for c in citations])
+        yield chunk({}, "stop", citations=[c.model_dump() for c in citations], usage=usage_counts(usage))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(iterate_in_thread(stream()), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
 
 
-async def _rag_answer(request: Request, question: str, k: int):
+def usage_counts(tracker: UsageTracker) -> dict[str, int]:
+    """OpenAI's `usage` from the engine's counts of every LLM call the answer made (none: zeros)."""
+    summary = tracker.summary()
+    return {"prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens,
+            "total_tokens": summary.prompt_tokens + summary.completion_tokens}
+
+
+# LLM calls made while this holds a tracker report to it, however deep in a graph they run (LangChain's
+# configure hook; inherited by the threads LangGraph runs nodes in, as they copy the context).
+_request_usage: ContextVar[UsageTracker | None] = ContextVar("argus_request_usage", default=None)
+register_configure_hook(_request_usage, inheritable=True)
+
+
+async def _rag_answer(request: Request, question: str, k: int, usage: UsageTracker):
     from pipelines.retrieve.answer import finish_answer, relevant, stream_answer
 
     evidence = await anyio.to_thread.run_sync(run_search, request, question, k)
     try:
         chat = await anyio.to_thread.run_sync(request.app.state.argus.chat) if relevant(evidence) else None
+        chat = chat.with_config(callbacks=[usage]) if chat is not None else None
     except Exception as exc:  # noqa: BLE001
         raise llm_unavailable(exc) from None
 
@@ -163,7 +182,7 @@ async def _rag_answer(request: Request, question: str, k: int):
     return stream_answer(question, evidence, chat), finish
 
 
-def _agent_answer(request: Request, question: str):
+def _agent_answer(request: Request, question: str, usage: UsageTracker):
     """The agent team's report, as one piece once the run ends (its tokens include planning, not just the answer)."""
     from app.api.agents import stream_fn
     from app.types import AgentResult
@@ -172,9 +191,13 @@ def _agent_answer(request: Request, question: str):
     holder: dict = {}
 
     def pieces() -> Iterator[str]:
-        for ev in stream_fn(state)(question, thread_id=uuid.uuid4().hex, review=False, settings=state.settings):
-            if ev.kind == "report":
-                holder["result"] = AgentResult.model_validate(ev.data["result"])
+        counting = _request_usage.set(usage)  # set and reset within one step of this generator: one context
+        try:
+            for ev in stream_fn(state)(question, thread_id=uuid.uuid4().hex, review=False, settings=state.settings):
+                if ev.kind == "report":
+                    holder["result"] = AgentResult.model_validate(ev.data["result"])
+        finally:
+            _request_usage.reset(counting)
         result = holder.get("result")
         yield result.report if result and result.report else "The agent run ended without a report."
 

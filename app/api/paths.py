@@ -1,8 +1,8 @@
 """Path confinement: no path taken from a request leaves the allowed folders.
 
 Server-side ingest paths must resolve (symlinks followed) inside `ingest_roots` or the
-uploads folder; media served back must resolve inside those or ARGUS_HOME. Upload
-names are validated, never joined as given.
+uploads folder. Media is served by catalog id (app/api/media.py), never by a client's
+path. Upload names are validated, never joined as given.
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ class PathRefused(ValueError):
 
 def ingest_roots(settings: Settings) -> list[Path]:
     return [Path(r).expanduser().resolve() for r in settings.ingest_roots] + [settings.uploads_dir.resolve()]
-
-
-def media_roots(settings: Settings) -> list[Path]:
-    return ingest_roots(settings) + [settings.home.resolve()]
 
 
 def confine(path: str | Path, roots: list[Path]) -> Path:

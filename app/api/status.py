@@ -60,5 +60,5 @@ async def status(request: Request) -> StatusOut:
     from app.doctor import doctor_report
 
     settings = request.app.state.argus.settings
-    doctor = await anyio.to_thread.run_sync(doctor_report, settings)
+    doctor = await anyio.to_thread.run_sync(lambda: doctor_report(settings, wait=False))
     return StatusOut(doctor=doctor, stats=await anyio.to_thread.run_sync(base_stats, settings))

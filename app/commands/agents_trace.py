@@ -6,14 +6,14 @@ import json
 import sys
 
 import typer
-from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 
+from app.console import make_console
 from app.settings import get_settings
 from app.types import AgentEvent, AgentResult
 
-console = Console()
+console = make_console()
 
 
 def show_event(ev: AgentEvent) -> None:

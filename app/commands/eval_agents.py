@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from agents.evaluation.tasks import DEMO_TASKS
+from app.console import make_console
 
-console = Console()
+console = make_console()
 
 
 def default_out(settings) -> Path:

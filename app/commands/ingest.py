@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.console import make_console, name_width
 from app.settings import get_settings
 from app.types import format_timestamp
 
-console = Console()
+console = make_console()
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,8 @@ def ingest_command(
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         table = Table(title=f"Ingested in {report.seconds:.1f} s")
-        for column in ("file", "type", "status", "length", "seg / kf / chunks", "time", "reason"):
+        table.add_column("file", overflow="fold", min_width=name_width([f.name or f.path for f in report.files]))
+        for column in ("type", "status", "length", "seg / kf / chunks", "time", "reason"):
             table.add_column(column, overflow="fold")
         colours = {"done": "green", "skipped": "yellow", "failed": "red"}
         for f in report.files:
@@ -56,8 +57,22 @@ def ingest_command(
         console.print(table)
         done, skipped, failed = (len(report.by_status(s)) for s in ("done", "skipped", "failed"))
         console.print(f"{done} ingested, {skipped} skipped, {failed} failed")
-    if not report.ok:
+        if report.not_descended:
+            console.print(f"[yellow]{not_descended_note(report.not_descended)}[/]")
+    if not report.ok or nothing_found(report):
         raise typer.Exit(1)
+
+
+def nothing_found(report) -> bool:
+    """No file ingested nor already in the base, while subfolders were left out: the user missed --recursive."""
+    known = any(f.status == "done" or f.reason.startswith(("already ingested", "same content")) for f in report.files)
+    return bool(report.not_descended) and not known
+
+
+def not_descended_note(folders: list[str], shown: int = 3) -> str:
+    names = ", ".join(Path(f).name for f in folders[:shown]) + (", …" if len(folders) > shown else "")
+    noun = "subfolder was" if len(folders) == 1 else "subfolders were"
+    return f"{len(folders)} {noun} not descended ({names}): add --recursive to ingest the files inside"
 
 
 def sources_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
@@ -74,7 +89,7 @@ def sources_command(as_json: Annotated[bool, typer.Option("--json", help="Print 
         return
     table = Table(title=f"{len(rows)} sources")
     table.add_column("id", justify="right")
-    table.add_column("name", overflow="fold", ratio=3)
+    table.add_column("name", overflow="fold", min_width=name_width([s.name for s, _ in rows]))
     for column in ("type", "lang", "length", "segments", "keyframes", "chunks", "hash"):
         table.add_column(column, no_wrap=True)
     for s, counts in rows:

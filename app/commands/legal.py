@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.console import make_console
 from app.settings import Settings, get_settings
 
-console = Console()
+console = make_console()
 legal_app = typer.Typer(help="Legal judgement (CAIL2018): charge classifier, precedents, sentencing.",
                         no_args_is_help=True)
 
@@ -149,7 +149,7 @@ def predict_cmd(
 ) -> None:
     """Charges and sentence for one case description, citing the precedents used."""
     from models.legal.pipeline import predict
-    from models.legal.tool import sentence_text
+    from models.legal.tool import confidence_text, sentence_text
 
     if (fact is None) == (file is None):
         console.print("[red]give the fact as an argument or with --file, not both[/]")
@@ -161,9 +161,9 @@ def predict_cmd(
         typer.echo(verdict.model_dump_json(indent=1))
         return
     if not verdict.identified:
-        console.print(f"[yellow]no charge identified[/] (confidence {verdict.confidence:.2f})")
+        console.print(f"[yellow]no charge identified[/] ({confidence_text(verdict)})")
     else:
-        console.print(f"[bold]罪名[/] {'、'.join(verdict.charges)}  (confidence {verdict.confidence:.2f})")
+        console.print(f"[bold]罪名[/] {'、'.join(verdict.charges)}  ({confidence_text(verdict)})")
         term, fine = sentence_text(verdict)
         console.print(f"[bold]被告人[/] {verdict.defendant or '–'}  [bold]刑期[/] {term}  [bold]罚金[/] {fine}  "
                       f"({verdict.sentencing_runs} runs merged)")

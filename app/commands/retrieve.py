@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from app.console import make_console
 from app.settings import Settings, get_settings
 from app.types import Evidence, SourceType, format_timestamp
 
-console = Console()
+console = make_console()
 eval_app = typer.Typer(help="Evaluation harnesses: retrieval quality, the agent team.", no_args_is_help=True)
 
 
@@ -162,6 +162,7 @@ def eval_retrieval(
         console.print(f"[yellow]skipped[/] {p}")
     if not labelled:
         _fail(f"no valid queries in {queries}")
+    _check_base_has_the_expected_sources(settings, labelled, queries)
     names = channels or ["keyword", "dense", "visual"]
     configs = [Config(c) for c in names] + [Config("fused"), Config("fused-rrf")]
     if rerank:
@@ -180,6 +181,29 @@ def eval_retrieval(
     notes = [f"{len(labelled)} queries from {queries.name}", f"base: {settings.home}"]
     write_report(rows, out, notes=notes)
     console.print(f"[green]report[/] {out / 'report.md'}")
+
+
+def _check_base_has_the_expected_sources(settings: Settings, labelled: list, queries: Path) -> None:
+    """Refuse to score a base that cannot answer: an empty one, or one holding none of the expected sources
+    (every figure would be 0 and look like a measurement)."""
+    from pipelines.ingest.catalog import open_catalog
+
+    catalog = open_catalog(settings)
+    try:
+        in_base = {s.name for s in catalog.list_sources()}
+    finally:
+        catalog.close()
+    if not in_base:
+        _fail(f"the knowledge base at {settings.home} has no sources: ingest the files {queries.name} "
+              "refers to first (`argus ingest FOLDER --recursive`), or point ARGUS_HOME at that base")
+    expected = sorted({q.source for q in labelled})
+    missing = [name for name in expected if name not in in_base]
+    if len(missing) == len(expected):
+        _fail(f"none of the {len(expected)} sources {queries.name} expects ({', '.join(expected[:3])}"
+              f"{', …' if len(expected) > 3 else ''}) is in the knowledge base at {settings.home}")
+    if missing:
+        console.print(f"[yellow]warning:[/] {len(missing)} of the {len(expected)} expected sources are not in the "
+                      f"base ({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}): their queries score 0")
 
 
 def register(app: typer.Typer) -> None:

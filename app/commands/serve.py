@@ -7,12 +7,12 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.console import make_console
 from app.settings import get_settings
 
-console = Console()
+console = make_console()
 keys_app = typer.Typer(help="API keys of the REST API (stored hashed in ARGUS_HOME/api_keys.json).",
                        no_args_is_help=True)
 

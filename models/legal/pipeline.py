@@ -14,7 +14,8 @@
 5. Otherwise the LLM sentences from the fact and the precedents (`sentencing.py`). The verdict's charges are the
    classifier's when the LLM's voted charge is among them; otherwise the voted charge (one of the precedents')
    replaces the classifier's primary charge. The verdict cites the precedents it used and carries the
-   classifier's confidence.
+   top charge's probability with the model it came from (`confidence_source`: with the default weight
+   the TF-IDF baseline's probability, and the LoRA classifier is never loaded).
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ from models.legal.classifier import LegalClassifier
 from models.legal.labels import LabelSet, select_charges
 from models.legal.precedents import PrecedentBase, embed
 from models.legal.term_estimate import TermEstimator
+from models.legal.tool import CONFIDENCE_LABELS
 
 MAX_FACT_CHARS = 20_000
 MIN_CHINESE_SHARE = 0.3  # of the non-space characters
 CANDIDATES_SHOWN = 5
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def charge_model(baseline_weight: float) -> str:
+    """Which model the charge probabilities come from at this `legal_baseline_weight`."""
+    return "baseline" if baseline_weight >= 1 else "classifier" if baseline_weight <= 0 else "blend"
 
 
 def mix_probabilities(classifier: np.ndarray, baseline: np.ndarray, baseline_weight: float) -> np.ndarray:
@@ -138,6 +145,7 @@ def predict(fact: str, settings: Settings | None = None) -> Verdict:
     names = models.labels.names
     chosen = [names[i] for i in select_charges(probs)]
     confidence = float(probs.max())
+    source = charge_model(settings.legal_baseline_weight)
     top = probs.argsort()[::-1][:CANDIDATES_SHOWN]
     candidates = [ChargeProbability(charge=names[i], probability=float(probs[i])) for i in top]
 
@@ -147,11 +155,11 @@ def predict(fact: str, settings: Settings | None = None) -> Verdict:
         notes.append("too few precedents with the predicted charges: precedents of any charge are used")
 
     def unidentified(reason: str) -> Verdict:
-        return Verdict(identified=False, confidence=confidence, candidates=candidates,
+        return Verdict(identified=False, confidence=confidence, confidence_source=source, candidates=candidates,
                        precedents=found.precedents, notes=[*notes, reason])
 
     if confidence < settings.legal_min_confidence:
-        return unidentified(f"classifier confidence {confidence:.2f} is below {settings.legal_min_confidence}: "
+        return unidentified(f"{CONFIDENCE_LABELS[source]} {confidence:.2f} is below {settings.legal_min_confidence}: "
                             "no charge identified")
     if not found.precedents:
         return unidentified(f"no precedent is at least {settings.legal_min_similarity} similar: "
@@ -161,7 +169,8 @@ def predict(fact: str, settings: Settings | None = None) -> Verdict:
         estimate = float(models.term.predict_months([fact], [chosen])[0])
     else:
         notes.append("no prison-term estimate trained (`argus legal train`): the sentence rests on the LLM's drafts")
-    return _sentenced(fact, chosen, confidence, candidates, found.precedents, notes, settings, estimate)
+    return _sentenced(fact, chosen, confidence, candidates, found.precedents, notes, settings, estimate).model_copy(
+        update={"confidence_source": source})
 
 
 def _sentenced(fact, chosen, confidence, candidates, precedents, notes, settings: Settings,

@@ -8,6 +8,15 @@ from pydantic import BaseModel, Field
 from app.settings import Settings, get_settings
 from app.types import Verdict
 
+# The verdict's confidence named by the model it came from (Verdict.confidence_source).
+CONFIDENCE_LABELS = {"baseline": "TF-IDF baseline probability", "classifier": "classifier probability",
+                     "blend": "classifier/baseline blend probability"}
+
+
+def confidence_text(verdict: Verdict) -> str:
+    """"TF-IDF baseline probability 0.42": the confidence, labelled by the model it came from."""
+    return f"{CONFIDENCE_LABELS.get(verdict.confidence_source or '', 'confidence')} {verdict.confidence:.2f}"
+
 
 class LegalJudgementArgs(BaseModel):
     fact: str = Field(description="the full Chinese description of the criminal case (案情), as written by the user")
@@ -30,10 +39,10 @@ def sentence_text(verdict: Verdict) -> tuple[str, str]:
 def describe_verdict(verdict: Verdict) -> str:
     """The verdict as short text for the LLM, citing the precedents by case id."""
     if not verdict.identified:
-        lines = [f"No charge identified (classifier confidence {verdict.confidence:.2f})."]
+        lines = [f"No charge identified ({confidence_text(verdict)})."]
     else:
         term, fine = sentence_text(verdict)
-        lines = [f"Charges (罪名): {'、'.join(verdict.charges)} (classifier confidence {verdict.confidence:.2f}).",
+        lines = [f"Charges (罪名): {'、'.join(verdict.charges)} ({confidence_text(verdict)}).",
                  f"Defendant: {verdict.defendant or 'unknown'}. Predicted sentence: {term}; {fine}."]
     lines += [f"Note: {n}" for n in verdict.notes]
     if verdict.precedents:

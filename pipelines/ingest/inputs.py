@@ -67,6 +67,7 @@ class Discovery:
     files: list[Path] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): failed jobs
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped jobs
+    not_descended: list[str] = field(default_factory=list)  # subfolders left out without `recursive`
 
 
 def discover(paths: list[str | Path], *, recursive: bool = False) -> Discovery:
@@ -112,6 +113,7 @@ def discover(paths: list[str | Path], *, recursive: bool = False) -> Discovery:
             key = (st.st_dev, st.st_ino)
             if entry.is_dir():
                 if not recursive:
+                    found.not_descended.append(str(path))
                     continue
                 if key in ancestors:
                     if key not in reported_loops:

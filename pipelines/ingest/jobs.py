@@ -85,6 +85,7 @@ class IngestReport:
     seconds: float = 0.0
     index_version: str | None = None
     workers: int = 1  # worker processes the batch ran on
+    not_descended: list[str] = field(default_factory=list)  # subfolders left out (no `recursive`)
 
     def by_status(self, status: Status) -> list[FileReport]:
         return [f for f in self.files if f.status == status]
@@ -94,7 +95,7 @@ class IngestReport:
         return not self.by_status("failed")
 
     def to_dict(self) -> dict:
-        return {"seconds": self.seconds, "index_version": self.index_version,
+        return {"seconds": self.seconds, "index_version": self.index_version, "not_descended": self.not_descended,
                 "files": [{**asdict(f), "name": f.name} for f in self.files]}
 
 
@@ -209,6 +210,7 @@ class _Run:
 
     def prepare(self, paths: list[str | Path], *, recursive: bool) -> list[FileTask]:
         found = discover(paths, recursive=recursive)
+        self.report.not_descended = found.not_descended
         total = len(found.files) + len(found.failures) + len(found.skipped)
         self.sink.begin(total)
         for path, reason in found.failures:

@@ -56,6 +56,13 @@ class LLMReranker:
         self.chat = chat.bind(max_tokens=1, logprobs=True, top_logprobs=10, temperature=0.0)
         self.batch_size = batch_size
         self.time_budget_s = time_budget_s
+        # The chat model counts each prompt with its tokenizer. Load it (and import transformers) here, in
+        # one thread: first loaded from chat.batch's worker threads at once, transformers' lazy import raced
+        # ("cannot import name 'AutoTokenizer' from 'transformers'").
+        if getattr(chat, "tokenizer_path", None):
+            from models.llm.budget import tokenizer_for
+
+            tokenizer_for(chat.tokenizer_path)
 
     def scores(self, query: str, documents: Sequence[str]) -> list[float | None]:
         results: list[float | None] = [None] * len(documents)

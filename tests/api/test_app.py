@@ -287,7 +287,6 @@ async def test_agent_run_failure_is_an_event(empty_settings) -> None:
 
 
 async def test_legal_endpoint_validation(empty_settings) -> None:
-    pytest.importorskip("models.legal.pipeline", reason="the legal tool is not installed")
     async with client_for(create_app(empty_settings)) as c:
         assert (await c.post("/v1/legal/predict", json={"fact": "x"})).status_code == 422
         assert (await c.post("/v1/legal/predict", json={})).status_code == 422

@@ -70,12 +70,41 @@ async def test_media_range_requests(base_app, built_base) -> None:
         assert doc_file.status_code == 200 and b"brass lens" in doc_file.content
 
 
-async def test_media_outside_the_served_folders(built_base) -> None:
-    # The same base served with no ingest roots: its files lie outside every served folder.
+async def test_media_of_cli_ingested_sources(built_base, tmp_path) -> None:
+    # The same base served with no ingest roots, as `argus serve` after `argus ingest` on the command
+    # line: the catalog's files are served by id wherever they lie.
     settings = make_settings(built_base["settings"].home)
+    vid = built_base["ids"]["speech.mp4"]
     async with client_for(create_app(settings)) as c:
         r = await c.get(f"/v1/media/{built_base['ids']['orchard.txt']}")
-        assert r.status_code == 403 and str(built_base["data"]) not in r.text
+        assert r.status_code == 200 and r.content == (built_base["data"] / "orchard.txt").read_bytes()
+        part = await c.get(f"/v1/media/{vid}", headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and part.content == (built_base["data"] / "speech.mp4").read_bytes()[:100]
+
+
+async def test_media_refuses_a_file_changed_since_ingestion(empty_settings, tmp_path) -> None:
+    # A registered path now holding other bytes of the same size, or a link to another file: 409, not those bytes.
+    from pipelines.ingest.jobs import ingest
+
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    note = folder / "note.txt"
+    note.write_text("The ferry to the island leaves at nine.\n", encoding="utf-8")
+    report = ingest([str(note)], progress=False, settings=empty_settings)
+    sid = report.files[0].source_id
+    async with client_for(create_app(make_settings(empty_settings.home))) as c:
+        assert (await c.get(f"/v1/media/{sid}")).status_code == 200
+        note.write_text("The ferry to the island leaves at ten.\n", encoding="utf-8")  # same size, other bytes
+        changed = await c.get(f"/v1/media/{sid}")
+        assert changed.status_code == 409 and b"ten" not in changed.content
+        secret = tmp_path / "secret.txt"
+        secret.write_text("The ferry to the island leaves at nine.\n".replace("ferry", "SECRE"), encoding="utf-8")
+        note.unlink()
+        note.symlink_to(secret)
+        linked = await c.get(f"/v1/media/{sid}")
+        assert linked.status_code == 409 and b"SECRE" not in linked.content
+        note.unlink()
+        assert (await c.get(f"/v1/media/{sid}")).status_code == 404
 
 
 async def test_search(base_app, built_base) -> None:
@@ -188,6 +217,10 @@ def test_openai_client(base_app, llm_engine, live_server) -> None:
     text = reply.choices[0].message.content
     assert "paraffin" in text.lower() and "Sources:\n[1] lighthouse.md" in text, text
     assert reply.model_extra["citations"][0]["source"] == "lighthouse.md"
+    # The engine's token counts: a prompt holding the evidence (hundreds of tokens) and the answer's tokens.
+    usage = reply.usage
+    assert usage.prompt_tokens > 100 and 0 < usage.completion_tokens <= 512
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
     stream = client.chat.completions.create(
         model="argus-rag", stream=True,
@@ -198,6 +231,9 @@ def test_openai_client(base_app, llm_engine, live_server) -> None:
     assert "quince" in content.lower() and "orchard.txt" in content, content
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["citations"][0]["source"] == "orchard.txt"
+    streamed = chunks[-1].usage
+    assert streamed.prompt_tokens > 100 and streamed.completion_tokens > 0
+    assert streamed.total_tokens == streamed.prompt_tokens + streamed.completion_tokens
     with pytest.raises(NotFoundError):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
 
@@ -240,7 +276,6 @@ def test_slow_sse_client_and_reconnect(built_base, live_server) -> None:
 
 
 async def test_legal_endpoint_without_a_trained_model(empty_settings) -> None:
-    pytest.importorskip("models.legal.pipeline", reason="the legal tool is not installed")
     async with client_for(create_app(empty_settings)) as c:
         r = await c.post("/v1/legal/predict", json={"fact": "被告人张某于2017年5月在某超市盗窃手机一部，价值人民币2000元。"})
         assert r.status_code == 503, r.text

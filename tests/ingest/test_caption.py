@@ -1,8 +1,8 @@
 """Video captions: the VLM when configured, else composed by a chat model, else none.
 
 The chat model here is a scripted fake (it replies with fixed text), so these tests check
-what the composer sends and how it treats the reply; the test against the real local LLM
-comes with the LLM engine."""
+what the composer sends and how it treats the reply; test_caption_llm.py composes a caption
+with the real local LLM."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from absent import require_module
 from snapshot import assert_same_base, catalog_snapshot, index_sizes
 from typer.testing import CliRunner
 
@@ -129,7 +130,7 @@ def test_worker_processes_give_the_same_base(argus_home: Path, docs_dir: Path, t
 
 def test_ray_engine_runs_the_same_stages(argus_home: Path, docs_dir: Path, short_talk_mp4: Path,
                                         tmp_path: Path) -> None:
-    pytest.importorskip("ray")
+    require_module("ray", "Ray is not installed (pip install -c constraints.txt ray)")
     docs = [docs_dir / "espresso.md", docs_dir / "bikes.html"]
     report = ingest([*docs, short_talk_mp4], engine="ray", workers=2, progress=False)
     files = by_name(report)

@@ -13,6 +13,7 @@ import cv2
 import jiwer
 import numpy as np
 import pytest
+from absent import absent
 from faster_whisper import WhisperModel, decode_audio
 from pypdf import PdfReader
 
@@ -45,7 +46,7 @@ def _video(manifest: DemoManifest, video_id: str) -> VideoEntry:
     for v in manifest.videos:
         if v.video_id == video_id:
             return v
-    pytest.skip(f"{video_id} was not built: {manifest.skipped}")
+    absent(f"{video_id} was not built: {manifest.skipped}")
 
 
 def _script(video: VideoEntry) -> str:

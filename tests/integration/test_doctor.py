@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,13 @@ def test_doctor_is_truthful(argus_home: Path) -> None:
         assert (system[tool]["state"] == "ok") == (shutil.which(tool) is not None)
     engines = {c["name"]: c for c in report["engines"]}
     assert engines["FAISS vector index"]["state"] == "ok"
+    # The kernels were probed (a forward through the registered implementation), and the path named is the one
+    # this machine runs.
+    import torch
+
+    kernels = engines["attention kernels"]
+    assert kernels["state"] == "ok" and "matches PyTorch SDPA" in kernels["detail"], kernels
+    assert ("Triton on CUDA" if torch.cuda.is_available() else "PyTorch reference (cpu)") in kernels["detail"]
 
 
 def test_doctor_reports_a_broken_configuration(argus_home: Path) -> None:
@@ -59,8 +67,17 @@ def test_config_prints_values_and_sources(argus_home: Path, tmp_path: Path) -> N
     assert config["home"]["source"] == "env ARGUS_HOME"
 
 
+# Every verb the command line offers, each backed by a built module. A verb registered before its
+# module works (a stub) or a module registered twice shows up as a difference here.
+BUILT_VERBS = {"doctor", "config", "models", "demo-corpus", "ingest", "sources", "remove", "reindex", "search", "ask",
+               "serve", "ui", "engine", "eval", "legal", "keys"}
+
+
 def test_unbuilt_verbs_are_not_offered() -> None:
-    result = _argus("--help")
-    assert result.returncode == 0
-    for verb in ("doctor", "config", "models", "demo-corpus"):
-        assert verb in result.stdout
+    result = _argus("--help", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    offered = re.findall(r"^│ ([a-z][a-z-]*)\s{2,}\S", result.stdout, flags=re.MULTILINE)
+    assert len(offered) == len(set(offered)), offered
+    assert set(offered) == BUILT_VERBS
+    unknown = _argus("agents")  # the agent team runs through `argus ask --agents`, not a verb of its own
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from absent import absent
 from llm_engine_fixture import llm_engine  # noqa: F401  (the real vLLM engine, for the pipeline test)
 
 from app.settings import Settings
@@ -30,7 +31,7 @@ def one_thread():
 def cail(shared_data: Path) -> Path:
     folder = shared_data / "cail2018"
     if not (folder / "train.jsonl").is_file():
-        pytest.skip(f"CAIL2018 sample not found in {folder}")
+        absent(f"CAIL2018 sample not found in {folder}")
     return folder
 
 
@@ -41,7 +42,7 @@ def real_base() -> str:
 
     status = get_registry(Settings(models_dir=Path(os.environ["ARGUS_MODELS_DIR"]))).status("legal_base")
     if status.state != "real" or not status.path or not (Path(status.path) / "config.json").is_file():
-        pytest.skip("the legal base model is not prepared: run `argus models prepare legal_base`")
+        absent("the legal base model is not prepared: run `argus models prepare legal_base`")
     return status.path
 
 

@@ -51,11 +51,23 @@ def test_huge_and_crime_free_facts_get_no_charge_and_no_numbers(legal_settings: 
 
 
 @pytest.mark.integration
-def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_settings: Settings, llm_engine) -> None:
+def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_settings: Settings, llm_engine,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.legal.sentencing as sentencing
+
     # The tiny test classifier is never confident; lift the floors so the case reaches the LLM.
     settings = legal_settings.model_copy(update={"legal_min_confidence": 0.0, "legal_min_similarity": 0.0})
     known = {c.id: c for c in load_cases(settings.legal_data).cases}
     case = load_cases(settings.legal_data.parent / "valid.jsonl").cases[0]
+    merges = []  # the real merge of the LLM's drafts, recorded: the verdict must carry its numbers
+
+    def recorded_merge(runs, precedents, term_estimate=None):
+        merged = real_merge(runs, precedents, term_estimate)
+        merges.append((list(runs), list(precedents), merged))
+        return merged
+
+    real_merge = sentencing.merge_runs
+    monkeypatch.setattr(sentencing, "merge_runs", recorded_merge)
 
     verdict = predict(case.fact, settings)
     assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
@@ -65,11 +77,14 @@ def test_real_cases_get_schema_valid_verdicts_citing_real_precedents(legal_setti
     for p in verdict.precedents:
         source = known[p.case_id]  # a real case of the training file, with its real outcome
         assert list(source.charges) == p.charges and source.prison_months == p.prison_months
-    months = [p.prison_months for p in verdict.precedents]
-    fines = [p.fine for p in verdict.precedents]
-    if not (verdict.life_imprisonment or verdict.death_penalty):
-        assert min(months) <= verdict.prison_months <= max(months)
-    assert min(fines) <= verdict.fine <= max(fines)
+    # The sentence is the merge of this call's LLM drafts over the very precedents the verdict cites
+    # (merge_runs' median and clamp are tested in test_sentencing.py).
+    ((drafts, used, merged),) = merges
+    assert len(drafts) == settings.legal_sentencing_runs
+    assert [p.case_id for p in used] == [p.case_id for p in verdict.precedents]
+    assert verdict.fine == merged.fine and verdict.defendant == (merged.defendant or None)
+    if not (merged.life or merged.death):
+        assert verdict.prison_months == merged.prison_months
     # The primary charge is the classifier's or, when the LLM voted otherwise, one of the precedents'.
     offered = {c.charge for c in verdict.candidates} | {c for p in verdict.precedents for c in p.charges}
     assert verdict.charges[0] in offered
@@ -83,6 +98,21 @@ def test_agent_tool_describes_the_verdict(legal_settings: Settings) -> None:
     assert tool.name == "legal_judgement" and "criminal" in tool.description
     text = tool.invoke({"fact": NO_CRIME})
     assert "No charge identified" in text and "not legal advice" in text
+    # The default weight (1.0) takes the charge probabilities from the TF-IDF baseline alone: the tool says so.
+    assert legal_settings.legal_baseline_weight == 1.0 and "(TF-IDF baseline probability " in text
+
+
+@pytest.mark.integration
+def test_the_default_weight_never_loads_the_classifier(legal_settings: Settings, monkeypatch) -> None:
+    import models.legal.pipeline as pipeline
+
+    def no_classifier(settings):
+        raise AssertionError("the classifier was loaded although the baseline weight is 1.0")
+
+    monkeypatch.setattr(pipeline, "_loaded", {})
+    monkeypatch.setattr(pipeline, "load_classifier", no_classifier)
+    verdict = predict(NO_CRIME, legal_settings)
+    assert verdict.confidence_source == "baseline" and verdict.candidates
 
 
 @pytest.mark.unit
@@ -119,3 +149,16 @@ def test_charge_probabilities_mix_the_classifier_and_the_baseline() -> None:
     other = LegalModels(FixedProbabilities(labels, [0.9, 0.1]), None, FixedProbabilities(LabelSet(["抢劫", "诈骗"]), [0.5, 0.5]))
     with pytest.raises(RuntimeError, match="label sets"):
         other.charge_probabilities(["x"], 0.5)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("weight", "source", "label"), [(1.0, "baseline", "TF-IDF baseline probability 0.42"),
+                                                         (0.0, "classifier", "classifier probability 0.42"),
+                                                         (0.5, "blend", "classifier/baseline blend probability 0.42")])
+def test_the_confidence_is_labelled_by_its_model(weight: float, source: str, label: str) -> None:
+    from models.legal.pipeline import charge_model
+    from models.legal.tool import confidence_text, describe_verdict
+
+    assert charge_model(weight) == source
+    verdict = Verdict(identified=False, confidence=0.42, confidence_source=source)
+    assert confidence_text(verdict) == label and f"({label})" in describe_verdict(verdict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from absent import absent
 
 from app.settings import Settings
 
@@ -28,5 +29,5 @@ def tokenizer_ready() -> str:
 
     status = get_registry().status("chat_llm")
     if status.state != "real" or "converted on first use" in status.source:
-        pytest.skip("the chat LLM is not prepared: run `argus models prepare chat_llm`")
+        absent("the chat LLM is not prepared: run `argus models prepare chat_llm`")
     return str(status.path)

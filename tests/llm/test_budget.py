@@ -50,10 +50,12 @@ def test_trim_drops_the_oldest_turns_and_orphaned_tool_results(tokenizer_ready: 
         AIMessage("It rains."),
         HumanMessage("And now?"),
     ]
-    # Room for the system prompt and the last exchange only: the question, the call and its result must go.
-    window = count_prompt_tokens(tok, [messages[0], *messages[4:]], [WEATHER_TOOL]) + 10
-    kept, prompt = fit_messages(tok, messages, max_tokens=10, max_model_len=window, tools=[WEATHER_TOOL], trim=True)
+    # The vLLM server reported usage.prompt_tokens 161 for the system prompt and the last exchange with
+    # this tool, and 296 for all six messages. A window with room for those 161 (+ 10 to answer) only:
+    # the question, the call and its result must go.
+    assert count_prompt_tokens(tok, messages, [WEATHER_TOOL]) == 296
+    kept, prompt = fit_messages(tok, messages, max_tokens=10, max_model_len=161 + 10, tools=[WEATHER_TOOL], trim=True)
     assert kept == [messages[0], *messages[4:]]  # the tool result went with the call it answers
-    assert prompt + 10 == window
+    assert prompt == 161
     with pytest.raises(PromptTooLong):  # the system prompt and the last turn alone are too long
         fit_messages(tok, messages, max_tokens=10, max_model_len=20, trim=True)

@@ -98,8 +98,10 @@ def test_filters(retriever: Retriever) -> None:
     assert docs and all(h.citation.type == SourceType.document for h in docs)
     zh = retriever.search("茶", k=10, filters=SearchFilters(language="zh"))
     assert zh and all(h.citation.source == "oolong_zh.txt" for h in zh)
+    unfiltered = retriever.search("country", k=10)
+    assert any(h.citation.t1 is None for h in unfiltered)  # documents: no time, so a time filter drops them
     late = retriever.search("country", k=10, filters=SearchFilters(t0=8.0))
-    assert all(h.citation.t1 >= 8.0 for h in late)
+    assert late and all(h.citation.t1 is not None and h.citation.t1 >= 8.0 for h in late)
 
 
 def test_source_granularity_lists_each_source_once(retriever: Retriever) -> None:

@@ -14,10 +14,13 @@ from ui_pages import point_ui_at, run_page
 
 @pytest.fixture(scope="session")
 def base_api(built_base) -> Iterator[str]:
-    """URL of the real API on the shared base (read-only: the API tests count its sources)."""
+    """URL of the real API on the shared base (read-only: the API tests count its sources).
+
+    Served with no ingest roots, as `argus ui` serves a base filled by `argus ingest` on the command
+    line (`make demo`): its media must play all the same."""
     from app.api import create_app
 
-    with LiveServer(create_app(built_base["settings"]), free_port()) as server:
+    with LiveServer(create_app(make_settings(built_base["settings"].home)), free_port()) as server:
         yield server.url
 
 

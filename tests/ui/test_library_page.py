@@ -63,3 +63,27 @@ def test_upload_ingest_and_delete(empty_api) -> None:
     assert not at.exception
     assert any("empty" in i.value for i in at.info)
     assert httpx.get(f"{empty_api}/v1/sources").json() == []
+
+
+def test_an_api_error_is_a_message_not_a_traceback(built_base, tmp_path, monkeypatch) -> None:
+    # A copy of the shared base whose video file has gone from disk: the API answers 404 for its media.
+    import shutil
+    import sqlite3
+
+    from api_base import LiveServer, free_port, make_settings
+    from ui_pages import point_ui_at
+
+    from app.api import create_app
+
+    home = tmp_path / "home"
+    shutil.copytree(built_base["settings"].home, home, ignore=shutil.ignore_patterns("*.lock"))
+    video_id = built_base["ids"]["speech.mp4"]
+    with sqlite3.connect(home / "catalog.sqlite") as db:
+        db.execute("UPDATE sources SET path=? WHERE id=?", (str(tmp_path / "moved-away.mp4"), video_id))
+    with LiveServer(create_app(make_settings(home)), free_port()) as server:
+        point_ui_at(monkeypatch, server.url)
+        at = AppTest.from_function(run_page, args=("library",), default_timeout=120).run()
+        at.selectbox(key="library-source").set_value(video_id).run()
+        assert not at.exception
+        assert any("404" in e.value and "no longer on disk" in e.value for e in at.error)
+        assert "ask" in markdown_text(at).lower()  # the transcript still shows below the message

@@ -3,7 +3,11 @@ the agent-evaluation summary, from the real API and from a fake one that has run
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
+from absent import absent
 from api_base import SPEECH_AT_S, SPEECH_S, LiveServer, free_port
 from fastapi import FastAPI
 from streamlit.testing.v1 import AppTest
@@ -19,7 +23,7 @@ def test_doctor_and_statistics(page) -> None:
     assert int(metrics["document chunks"]) >= 2 and int(metrics["keyframes"]) >= 1
     models = next(d.value for d in at.dataframe if "role" in d.value.columns)
     states = dict(zip(models["role"], models["state"], strict=True))
-    assert states["text_embedding"] == "✅ real" and states["clip"] == "⚪ absent"
+    assert states["text_embedding"] == "✓ real" and states["clip"] == "○ absent"
     assert any("1 video" in c.value and "2 document" in c.value for c in at.caption)
     assert any(i.value == "No evaluation run yet." for i in at.info)  # a fresh base has none
 
@@ -51,3 +55,16 @@ def test_latest_evaluation_summary(monkeypatch) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["pass rate"] == "75%" and metrics["fact recall"] == "80%"
     assert any("20251122T120000Z" in c.value and "2 run(s)" in c.value for c in at.caption)
+
+
+@pytest.mark.unit
+def test_status_marks_have_a_glyph_in_an_installed_font() -> None:
+    # Emoji such as ✅ draw as empty boxes where no colour-emoji font is installed (headless Chromium).
+    from ui.status import MARKS
+
+    if shutil.which("fc-list") is None:
+        absent("fontconfig's fc-list is not installed (apt-get install fontconfig)")
+    for mark in MARKS:
+        fonts = subprocess.run(["fc-list", f":charset={ord(mark):x}", "family"], capture_output=True, text=True,
+                               check=True).stdout
+        assert fonts.strip(), f"no installed font draws {mark!r} (U+{ord(mark):04X})"

@@ -6,10 +6,13 @@ import pytest
 
 
 def run_page(name: str) -> None:
-    """The script AppTest runs (its source is copied, so it imports everything itself)."""
+    """The script AppTest runs (its source is copied, so it imports everything itself); the page is
+    wrapped as ui/streamlit_app.py wraps it."""
     import importlib
 
-    importlib.import_module(f"ui.{name}").main()
+    from ui.common import guarded
+
+    guarded(importlib.import_module(f"ui.{name}").main)()
 
 
 def point_ui_at(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
