@@ -2,7 +2,8 @@
 
     python -m pipelines.eval_sets.real_footage OUT_DIR
 
-writes into OUT_DIR (outside the repository; media is never committed):
+writes into OUT_DIR (outside the repository; media is never committed), with everything
+to ingest in `OUT_DIR/base/` (`argus ingest OUT_DIR/base`):
 
 - 13 silent clips (11 MP4, 2 GIF), each made from one real photograph shipped in a PyPI
   wheel: two shots (a slow zoom of the whole picture, then a cut to a panning close-up of
@@ -160,18 +161,19 @@ def split_of(clip_index: int, query_index: int) -> str:
 
 
 def build(out_dir: Path, *, seed: int = 0) -> list[dict]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    base = out_dir / "base"  # what is ingested: the labels and SOURCES.md stay out of the base
+    base.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     labelled = []
     for ci, clip in enumerate(CLIPS):
         frames = _frames(clip.load(), clip.close_up, rng)
-        _write(out_dir / clip.name, frames)
+        _write(base / clip.name, frames)
         duration = len(frames) / FPS
         for qi, (query, lang) in enumerate(clip.queries):
             labelled.append({"query": query, "source": clip.name, "t0": 0.0, "t1": duration, "lang": lang,
                              "kind": "visual", "split": split_of(ci, qi)})
     for dist, ending, name in DOCUMENTS:
-        (out_dir / name).write_text(_licence_text(dist, ending), encoding="utf-8")
+        (base / name).write_text(_licence_text(dist, ending), encoding="utf-8")
     _write_jsonl(out_dir / "queries.jsonl", labelled)
     for split in ("dev", "test"):
         _write_jsonl(out_dir / f"queries.{split}.jsonl", [q for q in labelled if q["split"] == split])
