@@ -112,8 +112,6 @@ class Settings(BaseSettings):
     class_space_top_k: int = Field(10, ge=1, description="ImageNet classes mixed into a class-space vector.")
     class_space_source_context: float = Field(0.5, ge=0, description="Weight of the mean class-space vector of all "
                                               "the source's keyframes added to each keyframe's vector (0: none).")
-    scene_words: bool = Field(False, description="Add scene-vocabulary words (Places-style) inferred from the class "
-                              "evidence to each class-space vector.")
     fusion_confidence: bool = Field(True, description="Weight each channel per query by its own confidence (how "
                                     "far its best raw score stands above the rest), so weak text hits of unrelated "
                                     "documents do not outvote a confident visual channel.")
