@@ -110,8 +110,10 @@ class Settings(BaseSettings):
     class_space: bool = Field(True, description="Score keyframes by their class-space vector: the probability-weighted "
                               "mix of ImageNet/COCO class-name embeddings in the text-embedding space (ConSE).")
     class_space_top_k: int = Field(10, ge=1, description="ImageNet classes mixed into a class-space vector.")
-    class_space_source_context: float = Field(0.5, ge=0, description="Weight of the mean class-space vector of all "
-                                              "the source's keyframes added to each keyframe's vector (0: none).")
+    class_space_source_context: float = Field(0.0, ge=0, description="Weight of the mean class-space vector of all "
+                                              "the source's keyframes added to each keyframe's vector (0: none; 0.5 "
+                                              "measured no better on the development queries, see "
+                                              "docs/eval/retrieval/real_footage.md).")
     fusion_confidence: bool = Field(True, description="Weight each channel per query by its own confidence (how "
                                     "far its best raw score stands above the rest), so weak text hits of unrelated "
                                     "documents do not outvote a confident visual channel.")

@@ -8,7 +8,7 @@ Each `--base` is an ingested ARGUS_HOME, its query file and optionally the one q
 in-process from the class evidence in each catalog under every variant:
 
 - crops: whole-frame tagger only, or also the 2x2 grid, the centre and the detected boxes;
-- source context: 0 or 0.5 of the source's mean vector added to each keyframe's;
+- source context: 0 (the default) or 0.5 of the source's mean vector added to each keyframe's;
 - top-k ImageNet classes mixed: 5, 10, 20;
 - query centring: the query taken off the class centroid too, or left as embedded;
 - scene words: a general scene vocabulary (Places365-style indoor/outdoor categories,
@@ -52,7 +52,7 @@ SCENE_TOP, SCENE_TEMPERATURE = 3, 0.05
 @dataclass(frozen=True)
 class Variant:
     crops: bool = True
-    context: float = 0.5
+    context: float = 0.0
     top_k: int = 10
     centre_query: bool = False
     scene_words: float = 0.0
@@ -65,7 +65,7 @@ class Variant:
 VARIANTS = [
     Variant(),  # the shipped defaults
     Variant(crops=False),
-    Variant(context=0.0),
+    Variant(context=0.5),
     Variant(top_k=5),
     Variant(top_k=20),
     Variant(centre_query=True),

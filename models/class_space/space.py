@@ -68,7 +68,7 @@ def load_class_space(settings: Settings | None = None) -> ClassSpace:
 
 
 def keyframe_vectors(evidence: list[dict], settings: Settings | None = None) -> list[np.ndarray | None]:
-    """The class-space vectors of one source's keyframes (in order), with the source context."""
+    """The class-space vectors of one source's keyframes (in order), with the source context if set."""
     settings = settings or get_settings()
     space = load_class_space(settings)
     vectors = [keyframe_vector(_current(e, space), space, top_k=settings.class_space_top_k, crops=settings.visual_crops)

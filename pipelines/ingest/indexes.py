@@ -72,6 +72,7 @@ from whoosh.query.compound import DefaultOr
 
 from app.settings import Settings, get_settings
 from pipelines.ingest.catalog import KINDS, Catalog, IndexedRow, Kind
+from pipelines.ingest.class_vectors import class_space_vectors
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +380,7 @@ class IndexWriter:
     def _add_rows(self, source_id: int, rows: Iterable[IndexedRow]) -> None:
         dense_ids, dense_vecs, image_ids, image_vecs, clip_ids, clip_vecs = [], [], [], [], [], []
         rows = list(rows)
-        semantic_ids, semantic_vecs = _class_space_vectors(rows, self.settings)
+        semantic_ids, semantic_vecs = class_space_vectors(rows, self.settings)
         for row in rows:
             if row.embedding is not None:
                 dense_ids.append(dense_id(row.kind, row.row_id))
@@ -532,34 +533,6 @@ class IndexWriter:
     def stats(self) -> dict[str, int]:
         return {"sources": len(self._source_ids),
                 **{n: (s.index.ntotal if s.index is not None else 0) for n, s in self._vectors.items()}}
-
-
-def _class_space_vectors(rows: list[IndexedRow], settings: Settings) -> tuple[list[int], list[np.ndarray]]:
-    """(keyframe ids, class-space vectors) of one source's keyframes that have class evidence.
-
-    Without the text-embedding model (a base opened where weights are missing) the source
-    gets no class-space vectors and a warning: the index is derived data, rebuilt by
-    `argus reindex` once the model is there."""
-    keyframes = [r for r in rows if r.kind == "keyframe" and _has_evidence(r.evidence)]
-    if not settings.class_space or not keyframes:
-        return [], []
-    from models.class_space import keyframe_vectors
-    from models.registry import ModelUnavailable
-
-    try:
-        vectors = keyframe_vectors([r.evidence for r in keyframes], settings)
-    except ModelUnavailable as exc:
-        log.warning("no class-space vectors for source %d: %s", keyframes[0].source_id, exc)
-        return [], []
-    pairs = [(r.row_id, v) for r, v in zip(keyframes, vectors, strict=True) if v is not None]
-    return [i for i, _ in pairs], [v for _, v in pairs]
-
-
-def _has_evidence(evidence: dict | None) -> bool:
-    if not evidence:
-        return False
-    return bool(evidence.get("objects") or evidence.get("tag_labels")
-                or any(view.get("top") for view in evidence.get("views", [])))
 
 
 def build_hnsw(flat: faiss.Index, m: int, ef_construction: int) -> faiss.Index:
