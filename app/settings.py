@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     class_space: bool = Field(True, description="Score keyframes by their class-space vector: the probability-weighted "
                               "mix of ImageNet/COCO class-name embeddings in the text-embedding space (ConSE).")
     class_space_top_k: int = Field(10, ge=1, description="ImageNet classes mixed into a class-space vector.")
+    class_space_object_weight: float = Field(2.0, ge=0, description="Weight of the COCO detections against the "
+                                             "ImageNet probability mass in a class-space vector.")
     class_space_source_context: float = Field(0.0, ge=0, description="Weight of the mean class-space vector of all "
                                               "the source's keyframes added to each keyframe's vector (0: none; 0.5 "
                                               "measured no better on the development queries, see "

@@ -10,6 +10,7 @@ in-process from the class evidence in each catalog under every variant:
 - crops: whole-frame tagger only, or also the 2x2 grid, the centre and the detected boxes;
 - source context: 0 (the default) or 0.5 of the source's mean vector added to each keyframe's;
 - top-k ImageNet classes mixed: 5, 10, 20;
+- the COCO detections' weight against the ImageNet probability mass: 0, 1, 2, 4;
 - query centring: the query taken off the class centroid too, or left as embedded;
 - scene words: a general scene vocabulary (Places365-style indoor/outdoor categories,
   `SCENES` below) inferred from each keyframe's class mix by a fixed rule (centred cosine
@@ -56,15 +57,20 @@ class Variant:
     top_k: int = 10
     centre_query: bool = False
     scene_words: float = 0.0
+    object_weight: float = 2.0
 
     def label(self) -> str:
         return (f"crops={'on' if self.crops else 'off'} context={self.context} top_k={self.top_k} "
-                f"centre_query={'on' if self.centre_query else 'off'} scene_words={self.scene_words}")
+                f"centre_query={'on' if self.centre_query else 'off'} scene_words={self.scene_words} "
+                f"object_weight={self.object_weight}")
 
 
 VARIANTS = [
     Variant(),  # the shipped defaults
     Variant(crops=False),
+    Variant(object_weight=0.0),
+    Variant(object_weight=1.0),
+    Variant(object_weight=4.0),
     Variant(context=0.5),
     Variant(top_k=5),
     Variant(top_k=20),
@@ -86,7 +92,8 @@ def scene_vectors() -> np.ndarray:
 
 def with_scenes(evidence: dict, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> np.ndarray | None:
     """`keyframe_vector`, with the scene-word rule mixed in before centring."""
-    vector = keyframe_vector(evidence, space, top_k=variant.top_k, crops=variant.crops)
+    vector = keyframe_vector(evidence, space, top_k=variant.top_k, crops=variant.crops,
+                             object_weight=variant.object_weight)
     if vector is None or variant.scene_words <= 0:
         return vector
     centred_scenes = scenes - space.center
