@@ -90,6 +90,11 @@ def models_prepare(
             except (ModelUnavailable, KeyError) as exc:
                 console.print(f"[red]failed[/] {exc}")
                 failed = True
+    if not roles and not failed:  # the class-name embeddings, so a first search does not build them
+        from models.class_space import load_class_space
+
+        with console.status("embedding the class names…"):
+            console.print(f"[green]ready[/] class space: {load_class_space().fingerprint}")
     if failed:
         raise typer.Exit(1)
 

@@ -103,6 +103,22 @@ class Settings(BaseSettings):
     keyframe_max_width: int = Field(640, description="Keyframe JPEG width (the visual stage reads these JPEGs).")
     detector_min_score: float = Field(0.5, description="COCO detections below this score are dropped.")
     tag_min_score: float = Field(0.1, description="ImageNet tags below this probability are dropped.")
+    visual_evidence_min_score: float = Field(0.3, description="COCO detections down to this score are kept as "
+                                             "class evidence (the class-space vector), with counts and box areas.")
+    visual_crops: bool = Field(True, description="Also tag a 2x2 grid, the centre and detected boxes of each keyframe "
+                               "(about 8 more tagger passes a keyframe), so several things in one frame are seen.")
+    class_space: bool = Field(True, description="Score keyframes by their class-space vector: the probability-weighted "
+                              "mix of ImageNet/COCO class-name embeddings in the text-embedding space (ConSE).")
+    class_space_top_k: int = Field(10, ge=1, description="ImageNet classes mixed into a class-space vector.")
+    class_space_object_weight: float = Field(2.0, ge=0, description="Weight of the COCO detections against the "
+                                             "ImageNet probability mass in a class-space vector.")
+    class_space_source_context: float = Field(0.0, ge=0, description="Weight of the mean class-space vector of all "
+                                              "the source's keyframes added to each keyframe's vector (0: none; 0.5 "
+                                              "measured no better on the development queries, see "
+                                              "docs/eval/retrieval/real_footage.md).")
+    fusion_confidence: bool = Field(True, description="Weight each channel per query by its own confidence (how "
+                                    "far its best raw score stands above the rest), so weak text hits of unrelated "
+                                    "documents do not outvote a confident visual channel.")
 
     # Ingestion jobs: the batch runner, document chunking and index publishing.
     ingest_workers: int = Field(0, ge=0, description="Files `argus ingest` processes in parallel (worker processes); 0: "

@@ -116,6 +116,12 @@ def load_detector() -> ObjectDetector:
     return _detector(Path(get_registry().resolve("object_detector")), get_settings().threads)
 
 
+def load_tagger_labels() -> list[str]:
+    """The tagger's 1000 ImageNet label lines (all synonyms), without loading the model."""
+    model = Path(get_registry().resolve("image_tagger"))
+    return (model.parent / TAGGER_LABELS).read_text().splitlines()
+
+
 def load_tagger() -> ImageTagger:
     return _tagger(Path(get_registry().resolve("image_tagger")), get_settings().threads)
 

@@ -134,6 +134,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX chunks_source ON chunks(source_id, ordinal);
     CREATE INDEX jobs_status ON jobs(status);
     """,
+    # 2: a keyframe's full class evidence (JSON, see pipelines/ingest/visual.py), which the
+    # class-space index is built from; '{}' for keyframes ingested before it was kept.
+    """
+    ALTER TABLE keyframes ADD COLUMN evidence TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 
@@ -154,6 +159,7 @@ class SourceRecord:
     source: Source
     segments: list[Segment] = field(default_factory=list)
     keyframes: list[Keyframe] = field(default_factory=list)
+    keyframe_evidence: list[dict] = field(default_factory=list)  # per keyframe, as in pipelines/ingest/visual.py
     captions: list[Caption] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     text_vectors: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
@@ -188,6 +194,7 @@ class IndexedRow:
     embedding: np.ndarray | None
     image_embedding: np.ndarray | None = None
     clip_embedding: np.ndarray | None = None
+    evidence: dict | None = None  # keyframes: the class evidence, or one rebuilt from its tags and objects
 
 
 def _blob(vector: np.ndarray | None) -> bytes | None:
@@ -285,11 +292,11 @@ class Catalog:
             for i, kf in enumerate(record.keyframes):
                 db.execute(
                     "INSERT INTO keyframes (source_id, t, path, objects, tags, ocr, embedding, image_embedding,"
-                    " clip_embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " clip_embedding, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (source_id, kf.t, kf.path, json.dumps([o.model_dump() for o in kf.objects]),
                      json.dumps([t.model_dump() for t in kf.tags]), kf.ocr,
                      _blob(_at(vectors.get("keyframe"), i)), _blob(_at(record.image_vectors, i)),
-                     _blob(_at(record.clip_vectors, i))),
+                     _blob(_at(record.clip_vectors, i)), json.dumps(_at(record.keyframe_evidence, i) or {})),
                 )
             for i, cap in enumerate(record.captions):
                 db.execute(
@@ -410,8 +417,10 @@ class Catalog:
         for r in self._query(f"SELECT * FROM captions{where} ORDER BY id", params):
             yield IndexedRow("caption", r["id"], r["source_id"], r["text"], _vector(r["embedding"]))
         for r in self._query(f"SELECT * FROM keyframes{where} ORDER BY id", params):
-            yield IndexedRow("keyframe", r["id"], r["source_id"], self._keyframe(r).searchable_text(),
-                             _vector(r["embedding"]), _vector(r["image_embedding"]), _vector(r["clip_embedding"]))
+            keyframe = self._keyframe(r)
+            yield IndexedRow("keyframe", r["id"], r["source_id"], keyframe.searchable_text(),
+                             _vector(r["embedding"]), _vector(r["image_embedding"]), _vector(r["clip_embedding"]),
+                             _evidence(r["evidence"], keyframe))
         for r in self._query(f"SELECT * FROM chunks{where} ORDER BY id", params):
             yield IndexedRow("chunk", r["id"], r["source_id"], chunk_index_text(r["text"], r["heading"]),
                              _vector(r["embedding"]))
@@ -490,6 +499,17 @@ def _statements(script: str) -> Iterator[str]:
 
 def _at(items: list | None, i: int):
     return items[i] if items is not None and i < len(items) else None
+
+
+def _evidence(stored: str, keyframe: Keyframe) -> dict:
+    """The stored class evidence; for a keyframe ingested before it was kept, its thresholded
+    tags (by label) and objects, which give a coarser class-space vector."""
+    evidence = json.loads(stored or "{}")
+    if evidence:
+        return evidence
+    return {"v": 0, "tag_labels": [[t.label, t.score] for t in keyframe.tags],
+            "objects": [[o.label, o.score, max(0.0, o.box[2] - o.box[0]) * max(0.0, o.box[3] - o.box[1])]
+                        for o in keyframe.objects]}
 
 
 def _source(r: sqlite3.Row) -> Source:

@@ -23,6 +23,9 @@ Layout on disk (`settings.index_dir`)::
         dense.faiss    IndexIDMap2(IndexFlatIP): segments, captions, keyframe text, chunks
         image.faiss    IndexIDMap2(IndexFlatIP): 1280-d keyframe image embeddings
         clip.faiss     the same for CLIP image embeddings (only when present)
+        semantic.faiss keyframe class-space vectors (models/class_space), computed here from
+                       each keyframe's class evidence in the catalog: `argus reindex` rebuilds
+                       them after the class-name data or the class-space settings change
         *.hnsw.faiss   IndexIDMap(IndexHNSWFlat) with the same ids, for indexes of at least
                        `index_ann_min_vectors` vectors; manifest "search" names each index's type
         *.owners.npy   (faiss id, source id) pairs, to remove a source without the catalog
@@ -69,13 +72,14 @@ from whoosh.query.compound import DefaultOr
 
 from app.settings import Settings, get_settings
 from pipelines.ingest.catalog import KINDS, Catalog, IndexedRow, Kind
+from pipelines.ingest.class_vectors import class_space_vectors
 
 log = logging.getLogger(__name__)
 
 KIND_CODES: dict[str, int] = {kind: code for code, kind in enumerate(KINDS, start=1)}
 _KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 ID_SHIFT = 48  # row ids up to 2**48 fit below the kind code
-_VECTOR_INDEXES = ("dense", "image", "clip")
+_VECTOR_INDEXES = ("dense", "image", "clip", "semantic")
 _KEEP_VERSIONS = 3  # readers holding an older version keep working while it lives
 CURRENT = "CURRENT"
 
@@ -92,6 +96,7 @@ class Hit(NamedTuple):
     kind: str
     row_id: int
     score: float
+    coverage: float | None = None  # keyword hits: the share of the query's terms the row contains
 
 
 # -- the Chinese-aware analyzer ----------------------------------------------------------
@@ -163,6 +168,7 @@ class VectorIndex:
     def __init__(self, index: faiss.Index | None, *, packed_ids: bool, search_type: str = "flat",
                  ef_search: int = 64):
         self._index = index
+        self.owners: dict[int, int] | None = None  # id -> source id, where a reader asked for it
         self._packed = packed_ids  # dense ids carry their kind; image/CLIP ids are keyframe ids
         self.search_type = search_type if index is not None else None  # "flat" or "hnsw"
         self._ef_search = ef_search
@@ -212,8 +218,9 @@ class KeywordIndex:
         terms = list(dict.fromkeys(t.text for t in self._analyzer(query)))
         if not terms:
             return []
-        results = self._searcher.search(DefaultOr([Term("text", t) for t in terms]), limit=k)
-        return [Hit(r["kind"], int(r["row_id"]), float(r.score)) for r in results]
+        results = self._searcher.search(DefaultOr([Term("text", t) for t in terms]), limit=k, terms=True)
+        return [Hit(r["kind"], int(r["row_id"]), float(r.score), len(r.matched_terms()) / len(terms))
+                for r in results]
 
     def close(self) -> None:
         if self._searcher is not None:
@@ -230,6 +237,7 @@ class Indexes:
     clip: VectorIndex | None
     keyword: KeywordIndex
     source_ids: frozenset[int] = frozenset()
+    semantic: VectorIndex | None = None  # keyframe class-space vectors (None in versions without them)
 
     def close(self) -> None:
         self.keyword.close()
@@ -270,6 +278,10 @@ def _open_version(folder: Path, settings: Settings) -> Indexes:
                            ef_search=settings.index_hnsw_ef_search)
 
     clip = vector_index("clip", packed_ids=False)
+    semantic = vector_index("semantic", packed_ids=False)
+    owners_file = folder / "semantic.owners.npy"
+    if owners_file.exists():  # keyframe -> source: the visual channel judges its signals per source
+        semantic.owners = {int(i): int(s) for i, s in np.load(owners_file)}
     return Indexes(
         version=folder.name,
         dense=vector_index("dense", packed_ids=True),
@@ -277,6 +289,7 @@ def _open_version(folder: Path, settings: Settings) -> Indexes:
         clip=clip if len(clip) else None,
         keyword=KeywordIndex(whoosh_index.open_dir(str(folder / "keyword"))),
         source_ids=frozenset(manifest["source_ids"]),
+        semantic=semantic if len(semantic) else None,
     )
 
 
@@ -366,6 +379,8 @@ class IndexWriter:
 
     def _add_rows(self, source_id: int, rows: Iterable[IndexedRow]) -> None:
         dense_ids, dense_vecs, image_ids, image_vecs, clip_ids, clip_vecs = [], [], [], [], [], []
+        rows = list(rows)
+        semantic_ids, semantic_vecs = class_space_vectors(rows, self.settings)
         for row in rows:
             if row.embedding is not None:
                 dense_ids.append(dense_id(row.kind, row.row_id))
@@ -382,6 +397,7 @@ class IndexWriter:
         self._vectors["dense"].add(source_id, dense_ids, dense_vecs)
         self._vectors["image"].add(source_id, image_ids, image_vecs)
         self._vectors["clip"].add(source_id, clip_ids, clip_vecs)
+        self._vectors["semantic"].add(source_id, semantic_ids, semantic_vecs)
         self._source_ids.add(source_id)
         self.dirty = True
 

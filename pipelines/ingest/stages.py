@@ -159,12 +159,13 @@ def _media(task: FileTask, stages: _Stages, settings: Settings) -> SourceRecord:
             raise
 
         keyframes: list[Keyframe] = []
+        evidence: list[dict] = []
         image_vectors: list[np.ndarray | None] = []
         clip_vectors: list[np.ndarray | None] = []
         thumbnails: list[bytes] = []
         captions: list[Caption] = []
         if visual is not None:
-            keyframes, image_vectors, clip_vectors, thumbnails = _visual_result(visual, stages)
+            keyframes, evidence, image_vectors, clip_vectors, thumbnails = _visual_result(visual, stages)
             stages.enter("caption")
             caption = _caption(task, transcript, keyframes, settings)
             captions = [caption] if caption is not None else []
@@ -182,6 +183,7 @@ def _media(task: FileTask, stages: _Stages, settings: Settings) -> SourceRecord:
         source=source,
         segments=segments,
         keyframes=keyframes,
+        keyframe_evidence=evidence,
         captions=captions,
         text_vectors={"segment": vectors[:n_seg], "caption": vectors[n_seg : n_seg + n_cap],
                       "keyframe": vectors[n_seg + n_cap :]},
@@ -193,16 +195,17 @@ def _media(task: FileTask, stages: _Stages, settings: Settings) -> SourceRecord:
 
 def _keyframes(task: FileTask, folder: Path, stages: _Stages, settings: Settings):
     from pipelines.ingest.keyframes import select_keyframes
-    from pipelines.ingest.visual import describe_keyframe, load_rgb
+    from pipelines.ingest.visual import describe_keyframe_with_evidence, load_rgb
 
     stages.enter("keyframes")
     selected = select_keyframes(task.path, folder, settings=settings)
     stages.enter("visual")
-    keyframes, image_vectors, thumbnails = [], [], []
+    keyframes, evidence, image_vectors, thumbnails = [], [], [], []
     for i, frame in enumerate(selected):
-        objects, tags, ocr = describe_keyframe(frame.jpeg_path)
+        objects, tags, ocr, frame_evidence = describe_keyframe_with_evidence(frame.jpeg_path)
         # The path is set by the driver when it stores the thumbnail under ARGUS_HOME.
         keyframes.append(Keyframe(t=frame.t, path="", objects=objects, tags=tags, ocr=ocr))
+        evidence.append(frame_evidence)
         image_vectors.append(np.asarray(frame.embedding, dtype=np.float32))
         thumbnails.append(Path(frame.jpeg_path).read_bytes())
         stages.progress((i + 1) / len(selected))
@@ -213,7 +216,7 @@ def _keyframes(task: FileTask, folder: Path, stages: _Stages, settings: Settings
         stages.enter("clip")
         matrix = load_clip(settings).embed_images([load_rgb(f.jpeg_path) for f in selected])
         clip_vectors = list(matrix)
-    return keyframes, image_vectors, clip_vectors, thumbnails
+    return keyframes, evidence, image_vectors, clip_vectors, thumbnails
 
 
 def _visual_in_thread(task: FileTask, settings: Settings):

@@ -1,6 +1,19 @@
 """What a keyframe shows, as searchable text and a vector: COCO objects, ImageNet tags,
 OCR text, and the EfficientNet image embedding (used for near-duplicate keyframes and
-image similarity; CLIP, when configured, is a separate channel)."""
+image similarity; CLIP, when configured, is a separate channel).
+
+Besides the thresholded objects and tags (the keyframe's text), a keyframe keeps its full
+class evidence, which the class-space vector is mixed from (`models.class_space`):
+
+    {"v": 1,
+     "views":   [{"kind": "frame" | "grid" | "centre" | "box", "w": weight, "top": [[class index, p], ...]}],
+     "objects": [[COCO label, score, box area], ...]}    # down to `visual_evidence_min_score`
+
+The views are the whole frame (weight 1), with `visual_crops` also its four quarters and its
+centre (weight 0.5 each) and each detected box of 3-70 % of the frame, up to three (weight
+0.5 x detection score): one frame of a street or a room holds several things, and the
+whole-frame tagger names only the most salient one.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +30,60 @@ from models.vision import load_detector, load_tagger
 ImageInput = np.ndarray | str | Path
 
 
+EVIDENCE_TOP = 10  # classes kept per view
+CROP_WEIGHT = 0.5
+MAX_BOXES = 3
+BOX_AREA = (0.03, 0.7)  # boxes smaller are too coarse to tag, larger are nearly the whole frame
+
+
 def describe_keyframe(image: ImageInput) -> tuple[list[DetectedObject], list[Tag], str]:
     """(objects, tags, OCR text) for an RGB array or an image file."""
+    objects, tags, text, _ = describe_keyframe_with_evidence(image)
+    return objects, tags, text
+
+
+def describe_keyframe_with_evidence(image: ImageInput) -> tuple[list[DetectedObject], list[Tag], str, dict]:
+    """(objects, tags, OCR text, class evidence) for an RGB array or an image file."""
     rgb = load_rgb(image)
     settings = get_settings()
-    objects = load_detector().detect(rgb, min_score=settings.detector_min_score)
+    floor = min(settings.visual_evidence_min_score, settings.detector_min_score)
+    detections = load_detector().detect(rgb, min_score=floor)
+    objects = [o for o in detections if o.score >= settings.detector_min_score]
     tagger = load_tagger()
     probs, _ = tagger.run(rgb)
     tags = tagger.tags(probs, min_score=settings.tag_min_score)
     text = load_reader().read(rgb)
-    return objects, tags, text
+    views = [_view("frame", 1.0, probs)]
+    if settings.visual_crops:
+        views += [_view(kind, weight, tagger.run(crop)[0]) for kind, weight, crop in _crops(rgb, detections)]
+    evidence = {"v": 1, "views": views,
+                "objects": [[o.label, o.score, round(_area(o.box), 4)] for o in detections]}
+    return objects, tags, text, evidence
+
+
+def _view(kind: str, weight: float, probs: np.ndarray) -> dict:
+    order = np.argsort(-probs)[:EVIDENCE_TOP]
+    return {"kind": kind, "w": round(weight, 3), "top": [[int(i), round(float(probs[i]), 4)] for i in order]}
+
+
+def _crops(rgb: np.ndarray, detections: list[DetectedObject]) -> list[tuple[str, float, np.ndarray]]:
+    h, w = rgb.shape[:2]
+    out = []
+    for y in (0, h // 2):
+        for x in (0, w // 2):
+            out.append(("grid", CROP_WEIGHT, np.ascontiguousarray(rgb[y : y + h // 2, x : x + w // 2])))
+    out.append(("centre", CROP_WEIGHT, np.ascontiguousarray(rgb[h // 5 : h - h // 5, w // 5 : w - w // 5])))
+    boxes = [o for o in detections if BOX_AREA[0] <= _area(o.box) <= BOX_AREA[1]][:MAX_BOXES]
+    for o in boxes:
+        x0, y0, x1, y1 = o.box
+        crop = rgb[int(y0 * h) : max(int(y1 * h), int(y0 * h) + 2), int(x0 * w) : max(int(x1 * w), int(x0 * w) + 2)]
+        out.append(("box", CROP_WEIGHT * o.score, np.ascontiguousarray(crop)))
+    return out
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    x0, y0, x1, y1 = box
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
 
 def image_embedding(image: ImageInput) -> np.ndarray:

@@ -2,12 +2,18 @@
 
 - keyword: BM25F over transcript segments, captions and document chunks (Whoosh + jieba).
 - dense:   multilingual-e5 query embedding against the same texts ("query:"/"passage:").
-- visual:  the query text against keyframe text (objects, tags, OCR), dense and keyword,
-           and CLIP text→image when CLIP weights are configured.
+- visual:  the query text against keyframe text (objects, tags, OCR), dense and keyword;
+           against keyframe class-space vectors (ConSE mixes of class-name embeddings,
+           `models/class_space`); and CLIP text→image when CLIP weights are configured.
 - image:   a query image's embedding against keyframe image embeddings.
 
 Keyframe text is kept out of keyword and dense and given to visual alone, so each channel
 stands for one modality and the ablation measures what each one adds.
+
+Each channel also reports its confidence for the query (`ScoredRow.confidence`), which
+sets its weight in fusion (`fusion.confidence_weights`): keyword, the share of the query's
+terms in its best hit; dense and the visual signals, how far the best cosine stands above
+the query's background (its cosines with the class names, `query_background`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ import numpy as np
 
 from pipelines.ingest.indexes import Hit as IndexHit
 from pipelines.ingest.indexes import Indexes
-from pipelines.retrieve.fusion import normalise
+from pipelines.retrieve.fusion import CONFIDENCE_FLOOR, Background, normalise, z_confidence
 
 TEXT_KINDS = frozenset({"segment", "caption", "chunk"})
 CHANNELS = ("keyword", "dense", "visual", "image", "clip")
+NEUTRAL = 0.5  # the confidence of a channel that cannot judge its own hits
 
 
 @dataclass(frozen=True)
@@ -33,41 +40,89 @@ class ScoredRow:
     kind: str
     row_id: int
     score: float  # normalised
+    confidence: float = NEUTRAL  # the channel's confidence for this query (the same on all its rows)
 
 
-def _scored(channel: str, hits: list[IndexHit], method: str) -> list[ScoredRow]:
+def _scored(channel: str, hits: list[IndexHit], method: str, confidence: float = NEUTRAL) -> list[ScoredRow]:
     scores = normalise([h.score for h in hits], method)  # type: ignore[arg-type]
-    return [ScoredRow(channel, h.kind, h.row_id, s) for h, s in zip(hits, scores, strict=True)]
+    return [ScoredRow(channel, h.kind, h.row_id, s, confidence) for h, s in zip(hits, scores, strict=True)]
+
+
+def confidences(rows: list[ScoredRow]) -> dict[str, float]:
+    """Each channel's confidence for this query."""
+    return {r.channel: r.confidence for r in rows}
+
+
+def _keyword_confidence(hits: list[IndexHit]) -> float:
+    return hits[0].coverage if hits and hits[0].coverage is not None else NEUTRAL
+
+
+def _vector_confidence(hits: list[IndexHit], background: Background | None, *, centred: bool = False) -> float:
+    if not hits or background is None:
+        return NEUTRAL
+    if centred:
+        return z_confidence(hits[0].score, background.centred_mean, background.centred_std)
+    return z_confidence(hits[0].score, background.mean, background.std)
 
 
 def keyword_channel(indexes: Indexes, query: str, depth: int) -> list[ScoredRow]:
     hits = [h for h in indexes.keyword.search(query, depth) if h.kind in TEXT_KINDS]
     # BM25 is unbounded: only the ratio to this query's best hit means anything.
-    return _scored("keyword", hits, "max")
+    return _scored("keyword", hits, "max", _keyword_confidence(hits))
 
 
-def dense_channel(indexes: Indexes, query_vector: np.ndarray, depth: int) -> list[ScoredRow]:
+def dense_channel(indexes: Indexes, query_vector: np.ndarray, depth: int,
+                  background: Background | None = None) -> list[ScoredRow]:
     hits = [h for h in indexes.dense.search(query_vector, depth) if h.kind in TEXT_KINDS]
-    return _scored("dense", hits, "minmax")
+    return _scored("dense", hits, "minmax", _vector_confidence(hits, background))
 
 
 def visual_channel(indexes: Indexes, query: str, query_vector: np.ndarray, depth: int,
-                   clip_text: Callable[[str], np.ndarray] | None = None) -> list[ScoredRow]:
-    """Keyframes whose objects, tags or on-screen text match the query (best of each signal)."""
-    best: dict[int, float] = {}
-    signals = [
-        _scored("visual", [h for h in indexes.keyword.search(query, depth) if h.kind == "keyframe"], "max"),
-        _scored("visual", [h for h in indexes.dense.search(query_vector, depth * 2) if h.kind == "keyframe"][:depth],
-                "minmax"),
-    ]
+                   clip_text: Callable[[str], np.ndarray] | None = None, *,
+                   class_space: bool = True, background: Background | None = None,
+                   weigh_signals: bool = True) -> list[ScoredRow]:
+    """Keyframes whose objects, tags, on-screen text or class evidence match the query.
+
+    Each keyframe takes its best signal. With `weigh_signals` (and a query background),
+    each signal first counts by its own confidence, as the channels do in fusion: keyframe
+    text that merely shares a word with the query does not outrank a clear class-space
+    match; the channel's confidence is its most confident signal's."""
+    keyword = [h for h in indexes.keyword.search(query, depth) if h.kind == "keyframe"]
+    text = [h for h in indexes.dense.search(query_vector, depth * 2) if h.kind == "keyframe"][:depth]
+    signals = [(_scored("visual", keyword, "max"), _keyword_confidence(keyword)),
+               (_scored("visual", text, "minmax"), _vector_confidence(text, background))]
+    semantic = indexes.semantic
+    if class_space and semantic is not None and semantic.dim == query_vector.shape[0]:
+        hits = semantic.search(query_vector, depth)
+        signals.append((_scored("visual", hits, "minmax"), _vector_confidence(hits, background, centred=True)))
     if clip_text is not None and indexes.clip is not None:
-        signals.append(_scored("visual", indexes.clip.search(clip_text(query), depth), "minmax"))
-    for rows in signals:
+        signals.append((_scored("visual", indexes.clip.search(clip_text(query), depth), "minmax"), NEUTRAL))
+    signals = [(rows, conf) for rows, conf in signals if rows]
+    best: dict[int, float] = {}
+    for rows, conf in signals:
+        scale = CONFIDENCE_FLOOR + (1 - CONFIDENCE_FLOOR) * conf if weigh_signals else 1.0
         for row in rows:
-            best[row.row_id] = max(best.get(row.row_id, 0.0), row.score)
-    return [ScoredRow("visual", "keyframe", row_id, s) for row_id, s in best.items()]
+            best[row.row_id] = max(best.get(row.row_id, 0.0), row.score * scale)
+    peak = max(best.values(), default=0.0) or 1.0
+    confidence = max((conf for _, conf in signals), default=NEUTRAL)
+    return [ScoredRow("visual", "keyframe", row_id, s / peak, confidence) for row_id, s in best.items()]
 
 
 def image_channel(indexes: Indexes, image_vector: np.ndarray, depth: int) -> list[ScoredRow]:
     # Cosines of image embeddings are meaningful on their own (near-duplicates ~0.96).
-    return _scored("image", indexes.image.search(image_vector, depth), "clip")
+    hits = indexes.image.search(image_vector, depth)
+    return _scored("image", hits, "clip", min(1.0, max(0.0, hits[0].score)) if hits else NEUTRAL)
+
+
+def query_background(query_vector: np.ndarray, settings=None) -> Background | None:
+    """The query's cosine statistics against the class names (None without the class space)."""
+    from models.class_space import load_class_space
+    from models.registry import ModelUnavailable
+
+    try:
+        space = load_class_space(settings)
+    except ModelUnavailable:
+        return None
+    raw = space.all_classes @ query_vector
+    centred = space.all_centred @ query_vector  # as the query meets the (centred) keyframe vectors
+    return Background(float(raw.mean()), float(raw.std()), float(centred.mean()), float(centred.std()))

@@ -25,12 +25,14 @@ from pipelines.ingest.indexes import Indexes, current_version, open_indexes
 from pipelines.retrieve.channels import (
     CHANNELS,
     ScoredRow,
+    confidences,
     dense_channel,
     image_channel,
     keyword_channel,
+    query_background,
     visual_channel,
 )
-from pipelines.retrieve.fusion import Fused, FusionRule, Granularity, Hit, fuse
+from pipelines.retrieve.fusion import Fused, FusionRule, Granularity, Hit, confidence_weights, fuse
 from pipelines.retrieve.rerank import Reranker, rerank_order
 
 MAX_QUERY_CHARS = 2000
@@ -160,7 +162,10 @@ class Retriever:
         rows = self._channel_rows(indexes, text, image, depth)
         hits = self._join(catalog, rows)
         hits = [h for h in hits if self._keep(h, filters)]
-        fused = fuse(hits, granularity=granularity, rule=self.rule, weights=self.weights)
+        weights = self.weights
+        if self.settings.fusion_confidence:
+            weights = {**self.weights, **confidence_weights(confidences(rows), self.weights)}
+        fused = fuse(hits, granularity=granularity, rule=self.rule, weights=weights)
         use_rerank = self.reranker is not None if rerank is None else rerank
         if use_rerank and self.reranker is not None and text:
             fused = self._rerank(text, fused)
@@ -182,12 +187,17 @@ class Retriever:
                                       keyword=_SearchOnce(indexes.keyword, depth))
         rows: list[ScoredRow] = []
         query_vector = self.embed(text)
+        background = None
+        if query_vector is not None and self.settings.fusion_confidence:
+            background = query_background(query_vector, self.settings)
         if text and "keyword" in self.channels:
             rows += keyword_channel(indexes, text, depth)
         if query_vector is not None and "dense" in self.channels:
-            rows += dense_channel(indexes, query_vector, depth)
+            rows += dense_channel(indexes, query_vector, depth, background)
         if query_vector is not None and "visual" in self.channels:
-            rows += visual_channel(indexes, text, query_vector, depth, self._clip())
+            rows += visual_channel(indexes, text, query_vector, depth, self._clip(),
+                                   class_space=self.settings.class_space, background=background,
+                                   weigh_signals=self.settings.fusion_confidence)
         if image is not None and "image" in self.channels:
             from pipelines.ingest.visual import image_embedding
 

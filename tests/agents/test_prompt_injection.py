@@ -8,7 +8,6 @@ is treating them as data."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from llm_engine_fixture import llm_engine  # noqa: F401

@@ -178,3 +178,39 @@ def test_jobs_are_taken_over_after_a_crash(catalog: Catalog) -> None:
     assert catalog.create_job("/data/a.mp4", run_id="later") != a  # finished jobs are history
     with pytest.raises(ValueError):
         catalog.update_job(a, colour="red")
+
+
+def test_keyframe_evidence_is_stored_and_old_keyframes_get_it_from_their_tags(catalog: Catalog) -> None:
+    record = video_record()
+    record.keyframe_evidence = [{"v": 1, "views": [{"kind": "frame", "w": 1.0, "top": [[967, 0.7]]}],
+                                 "objects": [["cup", 0.9, 0.16]]}]  # the second keyframe has none
+    source_id = catalog.add_source(record)
+    rows = [r for r in catalog.indexed_rows([source_id]) if r.kind == "keyframe"]
+    assert rows[0].evidence == record.keyframe_evidence[0]
+    # '{}' (a keyframe without evidence, or one ingested before migration 2): rebuilt from tags and objects
+    assert rows[1].evidence == {"v": 0, "tag_labels": [], "objects": []}
+    with catalog.transaction() as db:
+        db.execute("UPDATE keyframes SET evidence='{}' WHERE id=?", (rows[0].row_id,))
+    legacy = next(r for r in catalog.indexed_rows([source_id]) if r.kind == "keyframe")
+    assert legacy.evidence["tag_labels"] == [["espresso", 0.7]]
+    assert legacy.evidence["objects"][0][:2] == ["cup", 0.9]
+    assert legacy.evidence["objects"][0][2] == pytest.approx(0.16, abs=1e-6)
+
+
+def test_a_schema_1_base_is_migrated_and_keeps_its_keyframes(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # a base written before keyframe evidence existed
+        db.executescript(MIGRATIONS[0])
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (1)")
+        db.execute("INSERT INTO sources (content_hash, path, name, type, size_bytes, added_at) "
+                   "VALUES ('h', '/v.mp4', 'v.mp4', 'video', 1, 0)")
+        db.execute("INSERT INTO keyframes (source_id, t, path, tags) VALUES (1, 0, 'kf.jpg', ?)",
+                   ('[{"label": "tabby", "score": 0.8}]',))
+    catalog = Catalog(path, tmp_path)
+    try:
+        assert catalog.schema_version == len(MIGRATIONS)
+        (row,) = [r for r in catalog.indexed_rows() if r.kind == "keyframe"]
+        assert row.evidence["tag_labels"] == [["tabby", 0.8]]
+    finally:
+        catalog.close()

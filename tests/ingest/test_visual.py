@@ -94,3 +94,35 @@ def test_coco_label_map_is_the_80_class_map() -> None:
     assert COCO_LABELS[1] == "person" and COCO_LABELS[17] == "cat" and COCO_LABELS[47] == "cup"
     assert COCO_LABELS[4] == "motorcycle" and COCO_LABELS[90] == "toothbrush"
     assert not {12, 26, 29, 30, 45, 66, 68, 69, 71, 83} & set(COCO_LABELS)
+
+
+def test_keyframe_evidence_keeps_crops_boxes_and_low_detections() -> None:
+    from pipelines.ingest.visual import describe_keyframe_with_evidence
+
+    objects, tags, _, evidence = describe_keyframe_with_evidence(photo("coffee", 480, 360))
+    kinds = [v["kind"] for v in evidence["views"]]
+    assert kinds[:6] == ["frame", "grid", "grid", "grid", "grid", "centre"]
+    assert all(len(v["top"]) == 10 and 0 < v["w"] <= 1 for v in evidence["views"])
+    assert all(0 <= i < 1000 and 0 <= p <= 1 for v in evidence["views"] for i, p in v["top"])
+    labels = [label for label, _, _ in evidence["objects"]]
+    assert "cup" in labels and {o.label for o in objects} <= set(labels)
+    assert all(score >= 0.3 and 0 < area <= 1 for _, score, area in evidence["objects"])
+    if any(0.03 <= area <= 0.7 for _, _, area in evidence["objects"]):
+        assert "box" in kinds  # a detected object of a reasonable size is tagged on its own
+
+
+def test_class_space_puts_english_and_chinese_queries_near_the_right_keyframe() -> None:
+    from models.class_space import keyframe_vector, load_class_space
+    from models.text_embedding import embed_query
+    from pipelines.ingest.visual import describe_keyframe_with_evidence
+
+    space = load_class_space()
+    assert space.imagenet.shape[0] == 1000 and len(space.coco) == 80
+    vectors = {name: keyframe_vector(describe_keyframe_with_evidence(photo(name, 480, 360))[3], space)
+               for name in ("chelsea", "coffee", "motorcycle")}
+    for query, expected in [("a cat looking at the camera", "chelsea"), ("一只猫", "chelsea"),
+                            ("a cup of coffee", "coffee"), ("一杯咖啡", "coffee"),
+                            ("a red motorbike", "motorcycle"), ("摩托车", "motorcycle")]:
+        q = embed_query(query)
+        scores = {name: float(v @ q) for name, v in vectors.items()}
+        assert max(scores, key=scores.get) == expected, (query, scores)

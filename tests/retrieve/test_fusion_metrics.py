@@ -124,3 +124,28 @@ def test_a_moments_evidence_holds_its_strongest_sentence_in_reading_order() -> N
     assert [h.row_id for h in moment.evidence_hits()] == [1, 9, 2]  # contiguous around the strongest row
     assert moment.best_text == ('Welcome to this guide. On screen: "Water at 92 to 96 °C" '
                                 "The water should be between 92 and 96 degrees.")
+
+
+def test_z_confidence_maps_the_margin_over_the_background() -> None:
+    from pipelines.retrieve.fusion import Z_HIGH, Z_LOW, z_confidence
+
+    assert z_confidence(0.80, 0.78, 0.02) == pytest.approx(0.0)  # one sd above: no better than chance
+    assert z_confidence(0.70, 0.78, 0.02) == 0.0
+    assert z_confidence(0.78 + Z_HIGH * 0.02, 0.78, 0.02) == pytest.approx(1.0)
+    assert z_confidence(0.99, 0.78, 0.02) == 1.0
+    middle = z_confidence(0.78 + (Z_LOW + Z_HIGH) / 2 * 0.02, 0.78, 0.02)
+    assert middle == pytest.approx(0.5)
+
+
+def test_confident_visual_channel_is_not_drowned_by_weak_text_hits() -> None:
+    from pipelines.retrieve.fusion import confidence_weights
+
+    # A licence document tops keyword and dense with weak hits (normalised to 1 all the same);
+    # the visual channel is sure of the video.
+    hits = [Hit("keyword", "chunk", 1, 1, 1.0), Hit("dense", "chunk", 1, 1, 1.0),
+            Hit("visual", "keyframe", 5, 2, 1.0, t0=3.0, t1=3.0), Hit("visual", "keyframe", 6, 1, 0.0)]
+    assert fuse(hits)[0].source_id == 1  # equal weights: two weak channels outvote one sure one
+    weights = confidence_weights({"keyword": 0.25, "dense": 0.05, "visual": 0.9})
+    assert weights["visual"] == pytest.approx(0.2 + 0.8 * 0.9)
+    assert fuse(hits, weights=weights)[0].source_id == 2
+    assert confidence_weights({"dense": 1.0}, {"dense": 2.0}) == {"dense": pytest.approx(2.0)}

@@ -1,0 +1,104 @@
+"""The class space: class-name texts, ConSE keyframe vectors from class evidence, source context.
+
+Unit tests run on a small hand-made space (a fake: named so, no weights); the real space,
+built from the shipped models, is tested in tests/ingest/test_visual.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.class_space.names import ClassText, coco_texts, fingerprint, imagenet_texts, names_data
+from models.class_space.space import (
+    ClassSpace,
+    _current,
+    aggregate_probabilities,
+    keyframe_vector,
+    object_weights,
+    with_context,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def fake_space() -> ClassSpace:
+    """Three 'ImageNet' classes and one COCO class on orthogonal axes of a 5-d space."""
+    eye = np.eye(5, dtype=np.float32)
+    imagenet = eye[:3]
+    coco = {"cat": eye[3]}
+    classes = np.concatenate([imagenet, eye[3:4]])
+    center = classes.mean(axis=0)
+    centred = classes - center
+    return ClassSpace(imagenet=imagenet, coco=coco, fingerprint="fake", imagenet_index={"tabby": 0, "cup": 1, "car": 2},
+                      center=center, all_classes=classes,
+                      all_centred=centred / np.linalg.norm(centred, axis=1, keepdims=True))
+
+
+def evidence(views: list[tuple[str, float, list[tuple[int, float]]]], objects=()) -> dict:
+    return {"v": 1, "views": [{"kind": k, "w": w, "top": [list(t) for t in top]} for k, w, top in views],
+            "objects": [list(o) for o in objects]}
+
+
+def test_views_are_averaged_by_weight_and_crops_can_be_left_out() -> None:
+    ev = evidence([("frame", 1.0, [(0, 0.8)]), ("grid", 0.5, [(1, 0.6)]), ("box", 0.5, [(0, 0.4)])])
+    probs = aggregate_probabilities(ev, crops=True)
+    assert probs[0] == pytest.approx((0.8 + 0.5 * 0.4) / 2.0)
+    assert probs[1] == pytest.approx(0.5 * 0.6 / 2.0)
+    assert aggregate_probabilities(ev, crops=False) == {0: pytest.approx(0.8)}
+
+
+def test_objects_weigh_by_best_score_and_count() -> None:
+    weights = object_weights({"objects": [["cat", 0.9, 0.2], ["cat", 0.4, 0.1], ["dog", 0.5, 0.3]]})
+    assert weights["cat"] == pytest.approx(0.9 * (1 + np.log(2)))
+    assert weights["dog"] == pytest.approx(0.5)
+
+
+def test_keyframe_vector_is_a_centred_convex_mix() -> None:
+    space = fake_space()
+    vector = keyframe_vector(evidence([("frame", 1.0, [(0, 0.9), (1, 0.1)])]), space)
+    assert vector is not None and float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-5)
+    # the strongest class wins, and the common direction (the centroid) is taken off
+    axes = [float(vector @ (space.imagenet[i] - space.center)) for i in range(3)]
+    assert axes[0] > axes[1] > axes[2]
+    with_cat = keyframe_vector(evidence([("frame", 1.0, [(0, 0.9)])], objects=[("cat", 0.8, 0.5)]), space)
+    assert float(with_cat @ space.coco["cat"]) > float(vector @ space.coco["cat"])
+
+
+def test_no_evidence_gives_no_vector() -> None:
+    assert keyframe_vector({"views": [], "objects": []}, fake_space()) is None
+
+
+def test_source_context_pulls_keyframes_towards_their_mean() -> None:
+    a, b = np.array([1, 0, 0], np.float32), np.array([0, 1, 0], np.float32)
+    mixed = with_context([a, b, None], 0.5)
+    assert mixed[2] is None
+    assert float(mixed[0] @ b) > 0 and float(mixed[0] @ a) > float(mixed[0] @ b)
+    assert with_context([a, b], 0.0)[0] is a
+    assert with_context([a], 0.5)[0] is a  # one keyframe: nothing to mix
+
+
+def test_keyframes_stored_before_evidence_use_their_tags() -> None:
+    legacy = {"v": 0, "tag_labels": [["tabby", 0.7], ["unknown label", 0.2]], "objects": [["cat", 0.9, 0.4]]}
+    current = _current(legacy, fake_space())
+    assert current["views"] == [{"kind": "frame", "w": 1.0, "top": [[0, 0.7]]}]
+    assert current["objects"] == [["cat", 0.9, 0.4]]
+
+
+def test_imagenet_texts_take_plain_names_and_groups() -> None:
+    lines = ["tench, Tinca tinca", "goldfish, Carassius auratus"] + ["x"] * 279 + ["tabby, tabby cat"]
+    texts = imagenet_texts(lines)
+    assert texts[0].english == "tench (fish)"  # the Latin binomial is dropped, the group added
+    assert texts[281].english == "tabby, tabby cat (cat, pet)"
+    assert texts[281].chinese == names_data()["imagenet_zh"]["tabby"]
+    assert coco_texts(["person"])[0] == ClassText("coco:person", "person", "人")
+
+
+def test_names_data_covers_coco_and_changes_the_fingerprint() -> None:
+    data = names_data()
+    assert len(data["coco_zh"]) == 80
+    assert len(data["imagenet_zh"]) >= 250
+    groups = data["imagenet_groups"]
+    assert all(0 <= start <= end < 1000 for start, end, _, _ in groups)
+    texts = coco_texts(["person", "cat"])
+    changed = [texts[0], ClassText("coco:cat", "cat", "猫咪")]
+    assert fingerprint(texts, "e5") != fingerprint(changed, "e5") != fingerprint(texts, "other model")

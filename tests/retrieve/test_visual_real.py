@@ -1,0 +1,71 @@
+"""Purely visual queries on a small real base: silent videos of photographs and an unrelated
+licence text. The class-space signal finds the video, and the channel weighting keeps the
+licence's weak keyword/dense hits from winning."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.settings import Settings, get_settings
+from pipelines.ingest.indexes import open_indexes
+from pipelines.ingest.jobs import ingest
+from pipelines.retrieve.search import Retriever
+from tests.ingest.synth import photo, write_video
+
+pytestmark = pytest.mark.integration
+
+
+def apache_licence() -> str:
+    files = importlib.metadata.distribution("cryptography").files or []
+    return Path(next(f for f in files if str(f).endswith("LICENSE.APACHE")).locate()).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("silent")
+    for name in ("chelsea", "coffee", "motorcycle"):
+        wide = photo(name, 480, 360)
+        close_up = np.ascontiguousarray(photo(name, 640, 480)[60:420, 80:560])  # a cut to a 480x360 close-up
+        write_video(root / f"{name}.mp4", [(wide, 3.0), (close_up, 3.0)])
+    (root / "licence.txt").write_text(apache_licence(), encoding="utf-8")
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("ARGUS_HOME")
+    os.environ["ARGUS_HOME"] = str(home)
+    get_settings.cache_clear()
+    report = ingest([root], progress=False)
+    assert report.ok, report.to_dict()
+    yield get_settings()
+    if old is None:
+        os.environ.pop("ARGUS_HOME")
+    else:
+        os.environ["ARGUS_HOME"] = old
+    get_settings.cache_clear()
+
+
+def test_every_keyframe_has_a_class_space_vector(base: Settings) -> None:
+    indexes = open_indexes(base)
+    try:
+        assert indexes.semantic is not None and len(indexes.semantic) == len(indexes.image) > 0
+        assert indexes.semantic.owners is not None and len(indexes.semantic.owners) == len(indexes.semantic)
+    finally:
+        indexes.close()
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("a cat looking at the camera", "chelsea.mp4"),
+    ("一只猫", "chelsea.mp4"),
+    ("an espresso in a small cup", "coffee.mp4"),
+    ("a red motorbike", "motorcycle.mp4"),
+])
+def test_visual_query_finds_the_video_not_the_licence(base: Settings, query: str, expected: str) -> None:
+    retriever = Retriever(base)
+    try:
+        results = retriever.search(query, 3, granularity="source")
+    finally:
+        retriever.close()
+    assert results[0].citation.source == expected, [(r.citation.source, r.channels) for r in results]
