@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -147,13 +148,20 @@ class PidsCgroup:
             f.write(str(os.getpid()))
 
     def remove(self) -> None:
-        for _ in range(50):  # still populated for a moment after a kill
+        """Kill whatever is still in the cgroup, then remove it (it empties a moment after the kill)."""
+        for attempt in range(250):
             try:
                 self.path.rmdir()
                 return
             except FileNotFoundError:
                 return
             except OSError:
+                if attempt % 25 == 0:
+                    for pid in _read(self.path / "cgroup.procs").split():
+                        try:
+                            os.kill(int(pid), signal.SIGKILL)
+                        except (ProcessLookupError, ValueError):
+                            pass
                 time.sleep(0.02)
 
 

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from fault_inputs import path_cases, raw_multipart, request_cases, upload_cases  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results" / "fault_campaign.json"
+RESULTS = ROOT / "bench" / "results" / os.environ.get("FAULT_CAMPAIGN_RESULTS", "fault_campaign.json")
 TERMINAL = ("done", "failed", "skipped")
 
 
@@ -180,7 +180,7 @@ def phase_requests(server: Server, repeats: int) -> list[dict]:
     return rows
 
 
-DOC = "# Campaign document {i}\n\nUnique marker zq{i}x. " + "The harbour crane lifts containers at dawn. " * 400
+DOC = "# Campaign document {i}\n\nUnique marker zq{i}x. " + "The harbour crane lifts containers at dawn. " * 120
 
 
 def phase_kill9(server: Server, root: Path) -> dict:
@@ -222,7 +222,7 @@ def phase_kill9(server: Server, root: Path) -> dict:
         found = sum(1 for i in range(20) if any(f"zq{i}x" in (c.get("text") or "")
                                                 for s in final for c in s["chunks"]))
         searchable = sum(1 for i in range(20)
-                         if any(f"doc{i:02d}.md" == h["citation"]["source"]
+                         if any(f"doc{i:02d}.md" == h["source"]
                                 for h in client.post("/v1/search", json={"query": f"zq{i}x", "k": 3}).json()["results"]))
     stop.set()
     for t in threads:
@@ -360,13 +360,13 @@ def main() -> None:
             out["load"] = asyncio.run(phase_load(server, args.clients, args.load_seconds))
             print("load done", flush=True)
         out["crashes"] = server.crashes
+        server.stop()
+        if "engine" in phases:
+            out["engine"] = phase_engine_kill(work, args.repeats)
     finally:
         server.stop()
-    if "engine" in phases:
-        out["engine"] = phase_engine_kill(work, args.repeats)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
-    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     for r in out.get("uploads", []) + out.get("paths", []) + out.get("requests", []) + [out.get("engine") or {}]:
         if not r:
             continue

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -129,7 +131,22 @@ _events = None  # the worker's end of the event queue
 def _pool_init(queue, threads: int, env: dict[str, str]) -> None:
     global _events
     _events = queue
+    _die_with_driver()
     _configure_worker(threads, env)
+
+
+def _die_with_driver() -> None:
+    """Linux: SIGKILL this worker when the driver dies (a SIGKILLed API must not leave workers behind)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the driver died before the call: nobody is left to signal us
+        os._exit(1)
 
 
 def _pool_task(task: FileTask) -> Outcome:

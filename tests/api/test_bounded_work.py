@@ -173,7 +173,8 @@ def test_a_file_past_the_timeout_is_failed_its_worker_killed_and_the_lock_freed(
     assert result.status == "failed" and result.stage == "timeout"
     assert result.reason.startswith("processing took longer than ingest_file_timeout_s (1 s)")
     time.sleep(0.5)
-    left = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    left = {p.pid for p in psutil.Process().children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())} - before  # the tracker lives with this process
     assert not [p for p in left if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     with writer_lock(settings, wait=False):  # nobody holds it any more
         pass
@@ -203,3 +204,34 @@ async def test_a_node_error_in_an_event_does_not_fail_the_stream(empty_settings)
         assert status == "finished"
         events = app.state.argus.runs[run_id].events
         assert events[1]["data"]["error"] == "ValueError: bad args"
+
+
+@pytest.mark.integration
+def test_ingest_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
+    """kill -9 of the process running a batch (the API) must not leave its worker processes behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    for i in range(4):
+        (tmp_path / f"d{i}.md").write_text(f"# Doc {i}\n\n" + "The harbour crane lifts containers. " * 300)
+    code = ("from app.settings import Settings\nfrom pipelines.ingest.jobs import ingest\n"
+            f"ingest([{str(tmp_path)!r}], progress=False, workers=2, isolate=True,\n"
+            f"       settings=Settings(home={str(tmp_path / 'home')!r}, ingest_file_timeout_s=600))\n")
+    driver = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 120
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = [c for c in psutil.Process(driver.pid).children(recursive=True)
+                   if "spawn_main" in " ".join(c.cmdline())]
+        time.sleep(0.2)
+    assert len(workers) == 2
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers):
+        time.sleep(0.1)
+    assert not [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
