@@ -23,6 +23,14 @@ class Team:
     chat: BaseChatModel
     tools: list[BaseTool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # shown in the trace, e.g. "legal tool unavailable"
+    retriever: Any = None  # pipelines.retrieve.search.Retriever: the fast path searches without a tool call
+    harm_screen: Any = None  # agents.intent.HarmScreen (None: built from the settings on first use)
+
+    def __post_init__(self) -> None:
+        if self.harm_screen is None:
+            from agents.intent import HarmScreen
+
+            self.harm_screen = HarmScreen(self.settings)
 
     def model(self, max_tokens: int | None = None) -> BaseChatModel:
         """The chat model with a completion budget (every token costs ~0.15 s on a 2-core CPU)."""

@@ -22,7 +22,7 @@ from typing import Any
 from agents.evaluation.tasks import REGEX_PREFIX, Task
 
 SPAN_TOLERANCE_S = 0.5  # transcript segments start and end a little off the scene cuts
-REPORT_SECTIONS = re.compile(r"\n\s*\*\*(Sources|Charts|Not done)\*\*")
+REPORT_SECTIONS = re.compile(r"\n\s*\*\*(Sources|Evidence consulted|Calculation|Charts|Not done)\*\*")
 MARKER = re.compile(r"\[(\d+)\]")
 DECLINE = re.compile(
     r"can(?:no|')t help|cannot help|won't help|unable to|not able to|can(?:no|')t (?:assist|provide|answer|find)"

@@ -18,6 +18,9 @@ from app.types import Finding, ToolCallRecord
 from models.llm.client import StructuredOutputError, structured
 
 
+SCRIPT_TOKENS = 220  # a few lines of arithmetic; a longer script is the model rambling
+
+
 class Script(BaseModel):
     code: str = Field(description="a complete Python script that prints its results")
 
@@ -29,12 +32,16 @@ def make_coder(team: Team):
         write = get_stream_writer()
         index = state.get("step", 0)
         step = plan_of(state).steps[index]
-        notes = "\n".join(f"- {f.summary[:600]}" for f in findings_of(state) if f.ok)[-2000:] or "(none)"
-        messages = [SystemMessage(prompts.CODER),
-                    HumanMessage(f"Task: {step.goal}\nExpected: {step.expected_output}\nNotes:\n{notes}")]
+        findings = findings_of(state)
+        notes = "\n".join(f"- {f.summary[:500]}" for f in findings if f.ok)[-1500:] or "(none)"
+        request = f"Task: {step.goal}\nNotes:\n{notes}"
+        failed = [f for f in findings if f.agent == "coder" and f.step == index and not f.ok]
+        if failed:  # the retry sees why the first script failed (greedy decoding would repeat it)
+            request += f"\nThe previous script failed:\n{failed[-1].summary[-400:]}\nWrite a simpler script."
+        messages = [SystemMessage(prompts.CODER), HumanMessage(request)]
         base = {"attempts": state.get("attempts", 0) + 1, "steps_run": state.get("steps_run", 0) + 1}
         try:
-            script, usage = team.call(config, lambda: structured(team.model(), Script).invoke(messages))
+            script, usage = team.call(config, lambda: structured(team.model(SCRIPT_TOKENS), Script).invoke(messages))
         except StructuredOutputError as exc:
             finding = Finding(step=index, agent="coder", goal=step.goal, ok=False, summary=f"no script: {exc}"[:500])
             return {"findings": [finding.model_dump()], "last_ok": False, **base}
