@@ -151,6 +151,8 @@ def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evi
     for sentence in sentences(text):
         cited = [int(n) for n in MARKER.findall(sentence)]
         bare = MARKER.sub("", sentence).rstrip()
+        if not content(tokens(bare)) and not bare.strip(" .。!！?？:：-"):
+            continue  # a lone marker is no claim
         scores = [support(bare, t) for t in texts]
         best = max(range(len(scores)), key=scores.__getitem__) if scores else None
         if not cited:
