@@ -17,7 +17,6 @@ from agents.team import Team, thread_id
 from app.types import Finding, ToolCallRecord
 from models.llm.client import StructuredOutputError, structured
 
-
 SCRIPT_TOKENS = 220  # a few lines of arithmetic; a longer script is the model rambling
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from app.settings import Settings, get_settings
 from app.types import Evidence, SourceType, format_timestamp
@@ -123,15 +124,15 @@ def ask_command(
         _fail(str(exc))
     with console.status("starting the LLM engine…"):
         chat = get_chat_model(settings)
-    parts = []
-    for piece in stream_answer(question, evidence, chat):
-        parts.append(piece)
-        sys.stdout.write(piece)
-        sys.stdout.flush()
-    sys.stdout.write("\n")
+    parts: list[str] = []
+    # The raw stream is shown while it comes, then replaced by the finished answer (markers checked),
+    # the text the API returns.
+    with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
+        for piece in stream_answer(question, evidence, chat):
+            parts.append(piece)
+            live.update(Text("".join(parts)))
     result = finish_answer(question, evidence, "".join(parts))
-    if not result.answered and result.evidence:
-        console.print(result.text)
+    console.print(Text(result.text))
     if result.evidence:
         console.print("\n[bold]Sources[/]")
         for n, ev in enumerate(result.evidence, start=1):
