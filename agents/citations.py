@@ -27,7 +27,7 @@ STOP = frozenset(
     "there their they them he she his her you your i my we our us also into over under between after before "
     "evidence answer question according video document passage says say said".split())
 CJK_STOP = frozenset("的了是在和与及也都就而且为被把这那有个之其中或等吗呢吧啊约大")
-MIN_SUPPORT = 0.5  # share of a sentence's content words the evidence must hold
+MIN_SUPPORT = 0.6  # share of a sentence's content words the evidence must hold (0.5 let a restated question pass)
 
 UNITS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -90,7 +90,16 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
     text = ZH_NUMBER.sub(lambda m: f" {_chinese_number(m.group(0))} " if len(m.group(0)) > 1 or m.group(0) not in "一两"
                          else m.group(0), text)
-    return _english_numbers(WORD.findall(text))
+    return [_stem(w) for w in _english_numbers(WORD.findall(text))]
+
+
+def _stem(word: str) -> str:
+    """A light English stem, so "monthly" meets "month" and "sleeps" meets "sleep"."""
+    if len(word) > 4 and word.isalpha():
+        for suffix in ("ing", "ed", "ly", "es", "s"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                return word[: -len(suffix)]
+    return word
 
 
 def content(words: list[str]) -> set[str]:
