@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
@@ -53,6 +53,11 @@ def gather(retriever, question: str, k: int) -> list[Evidence]:
     return ranked[:MAX_EVIDENCE]
 
 
+def answer_prompt(question: str, evidence: list[Evidence]) -> list:
+    examples = [m for asked, answered in prompts.ANSWER_EXAMPLES for m in (HumanMessage(asked), AIMessage(answered))]
+    return [SystemMessage(prompts.ANSWER), *examples, *answer_messages(question, evidence)[1:]]
+
+
 def supports(team: Team, config: RunnableConfig, sentence: str, ev: Evidence, usage: list[dict]) -> bool:
     """The LLM's constrained yes/no: does the passage state what the sentence says?"""
     passage = " ".join(ev.text.split())[:600]
@@ -73,7 +78,7 @@ def cited_answer(team: Team, config: RunnableConfig, question: str,
     # answer.py's numbered evidence and marker resolution, with an instruction this small model follows: told to
     # "reply exactly" a refusal sentence when unsure, it declined 3 of the first 4 dev lookups whose top passage
     # held the answer; the citation check below is what catches an answer the evidence does not hold.
-    messages = [SystemMessage(prompts.ANSWER), *answer_messages(question, evidence)[1:]]
+    messages = answer_prompt(question, evidence)
     reply, usage = team.call(config, lambda: team.model(ANSWER_TOKENS).invoke(messages))
     result = finish_answer(question, evidence, str(reply.content))
     if not result.answered:

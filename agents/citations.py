@@ -201,8 +201,10 @@ def _numbers_held(sentence: str, evidence_text: str) -> bool:
 def _with_marker(sentence: str, numbers: list[int]) -> str:
     """The sentence with its markers before the final punctuation: "It is 92 °C [1]."."""
     marks = "".join(f"[{n}]" for n in numbers)
-    match = re.search(r"[.!?。！？；]+$", sentence.rstrip())
     body = sentence.rstrip()
+    if not CJK.search(body) and body.endswith("。"):  # an English sentence with a Chinese full stop
+        body = body[:-1] + "."
+    match = re.search(r"[.!?。！？；]+$", body)
     if match:
         return f"{body[:match.start()].rstrip()} {marks}{match.group(0)}" if not CJK.search(body) else \
             f"{body[:match.start()].rstrip()}{marks}{match.group(0)}"

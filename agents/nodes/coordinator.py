@@ -2,8 +2,8 @@
 every other message down one path: the fast lookup, a calculation, a legal judgement, or a plan.
 
 Each decision is a general rule (safety patterns, a greeting lexicon, a case-description vocabulary, a
-compute lexicon: agents.intent) or the harm screen on the text embedder; the LLM is asked one constrained
-yes/no only when the screen is in doubt. A greeting in front of a question is dropped, not answered.
+compute lexicon: agents.intent) or the harm screen on the text embedder; the LLM can be asked one constrained
+yes/no when the screen is in doubt (off for the 0.5B default, whose yes/no was measured at chance). A greeting in front of a question is dropped, not answered.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
 from agents.intent import (
-    DOUBT_BAND,
     HARM_MARGIN,
     is_case_description,
     is_chinese,
@@ -68,7 +67,7 @@ def make_coordinator(team: Team):
         if is_case_description(question):  # a case to judge, not a request for harm
             return False, -1.0, {}
         margin = team.harm_screen.margin(question)
-        if not HARM_MARGIN - DOUBT_BAND < margin <= HARM_MARGIN:  # only a near miss is worth a call
+        if not HARM_MARGIN - team.harm_doubt_band < margin <= HARM_MARGIN:  # only a near miss is worth a call
             return margin > HARM_MARGIN, margin, {}
         messages = [SystemMessage(prompts.HARM_CHECK), HumanMessage(question)]
         try:

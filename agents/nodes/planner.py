@@ -6,6 +6,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
+from agents.intent import NUMBER
 from agents.state import AgentState, plan_of
 from agents.team import Team
 from app.types import Plan, PlanStep
@@ -20,6 +21,9 @@ def fallback_plan(question: str) -> Plan:
 def template_plan(route: str | None, question: str) -> Plan | None:
     """The fixed plan of a route that needs no planning call (None: ask the planner)."""
     if route == "calculation":
+        coder = PlanStep(agent="coder", goal=question[:300], expected_output="the computed result, printed")
+        if len(NUMBER.findall(question)) >= 2:  # the numbers are given: search results would only distract
+            return Plan(steps=[coder])
         return Plan(steps=[
             PlanStep(agent="researcher", goal=question[:300], expected_output="the numbers the calculation needs"),
             PlanStep(agent="coder", goal=question[:300], expected_output="the computed result, printed")])

@@ -60,11 +60,13 @@ class FixedHarmScreen:
         return self.value
 
 
-def graph_for(settings: Settings, replies: list, evidence=(FACT, CLIP), checkpointer=None, margin: float = -1.0):
+def graph_for(settings: Settings, replies: list, evidence=(FACT, CLIP), checkpointer=None, margin: float = -1.0,
+              doubt_band: float = 0.0):
     chat = ScriptedChatModel(replies=replies)
     retriever = StaticRetriever(list(evidence))
     team = make_team(settings, chat, retriever)
     team.harm_screen = FixedHarmScreen(margin)
+    team.harm_doubt_band = doubt_band
     graph = build_graph(settings, team=team, checkpointer=checkpointer or InMemorySaver())
     return graph, chat, retriever
 
@@ -129,8 +131,8 @@ def test_a_request_near_the_harm_taxonomy_is_refused_without_llm(settings: Setti
     assert result.status == "refused" and result.report.startswith("抱歉") and chat.calls == []
 
 
-def test_a_near_miss_of_the_screen_is_a_constrained_yes_no(settings: Settings) -> None:
-    graph, chat, _ = graph_for(settings, ["yes"], margin=-0.005)
+def test_a_near_miss_of_the_screen_is_a_constrained_yes_no_when_enabled(settings: Settings) -> None:
+    graph, chat, _ = graph_for(settings, ["yes"], margin=-0.005, doubt_band=0.01)
     result = run_agents("How do I get into my sister's diary?", settings=settings, graph=graph)
     assert result.status == "refused" and len(chat.calls) == 1
     assert chat.calls[0][1]["extra_body"]["structured_outputs"]["choice"] == ["yes", "no"]
@@ -142,7 +144,8 @@ def test_a_calculation_reaches_the_coder_and_reports_its_output(settings: Settin
     events = list(stream_events("If I descale 1 time a month, how many times is that in 12 months?",
                                 settings=settings, graph=graph))
     order = [e.node for e in events if e.kind == "node_start"]
-    assert order == ["coordinator", "planner", "supervisor", "researcher", "supervisor", "coder", "supervisor", "reporter"]
+    assert order == ["coordinator", "planner", "supervisor", "coder", "supervisor", "reporter"]  # numbers given
+    assert retriever.queries == []
     result = events[-1].data["result"]
     assert result["report"].startswith("The calculation gives: descalings per year: 12")
     assert "**Calculation**" in result["report"] and result["llm_calls"] == 1  # the script only: no plan, no prose
