@@ -85,7 +85,7 @@ def cited_answer(team: Team, config: RunnableConfig, question: str,
         return not_covered(question), [], None, usage
     asked: list[dict] = []
     check = check_citations(result.text, result.evidence,
-                            ask=lambda sentence, ev: supports(team, config, sentence, ev, asked))
+                            ask=lambda sentence, ev: supports(team, config, sentence, ev, asked), question=question)
     usage = merge_usage(usage, *asked)
     if not check.grounded:
         return not_covered(question), [], check, usage

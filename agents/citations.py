@@ -150,18 +150,22 @@ def sentences(text: str) -> list[str]:
 
 
 def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evidence], bool] | None = None,
-                    results: list[str] = ()) -> CitationCheck:
+                    results: list[str] = (), question: str = "") -> CitationCheck:
     """`text` with every [n] checked against `evidence` ([n] is evidence[n-1]); `ask(sentence, item)` is the
     LLM's yes/no for sentences lexical support cannot settle (None: lexical support only). A sentence that
-    only the step `results` (a calculation's output) hold is kept, without a marker: no evidence item holds it."""
+    only the step `results` (a calculation's output) hold is kept, without a marker: no evidence item holds it.
+    A sentence that only restates the `question` (or asks one) is no claim and is left out."""
+    asked = content(tokens(question))
     check = CitationCheck(text="")
     texts = [" ".join([e.text, e.citation.label(), e.citation.heading or ""]) for e in evidence]
     kept: list[str] = []
     for sentence in sentences(text):
         cited = [int(n) for n in MARKER.findall(sentence)]
         bare = MARKER.sub("", sentence).rstrip()
-        if not content(tokens(bare)) and not bare.strip(" .。!！?？:：-"):
-            continue  # a lone marker is no claim
+        words = content(tokens(bare))
+        if (not words and not bare.strip(" .。!！?？:：-")) or bare.rstrip().endswith(("?", "？")) \
+                or (asked and words and words <= asked):
+            continue  # a lone marker, a question, or the question restated: no claim
         scores = [support(bare, t) for t in texts]
         best = max(range(len(scores)), key=scores.__getitem__) if scores else None
         if not cited:

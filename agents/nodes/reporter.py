@@ -99,7 +99,7 @@ def make_reporter(team: Team):
             extra = {"citation_check": check.summary()} if check else {}
         else:
             reply, usage = team.call(config, lambda: team.model().invoke(_prompt(question, evidence, findings)))
-            check = check_citations(str(reply.content), evidence, results=[f.summary for f in coder])
+            check = check_citations(str(reply.content), evidence, results=[f.summary for f in coder], question=question)
             text = check.text or not_covered(question)
             extra = {"citation_check": check.summary()}
         missing = not_done(state, findings)

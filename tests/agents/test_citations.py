@@ -58,3 +58,12 @@ def test_uncited_claims_get_the_marker_of_their_evidence_and_chinese_is_checked_
     check = check_citations("长城总长度为21196.18千米。大熊猫每天吃12到38公斤竹子[1]。", EVIDENCE)
     assert check.text == "长城总长度为21196.18千米[3]。大熊猫每天吃12到38公斤竹子[3]。"
     assert check.added == 1 and check.recited == 1
+
+
+def test_a_restated_question_is_no_claim() -> None:
+    question = "How often should I change the engine oil?"
+    evidence = [ev("Change the engine oil every 5,000 km or once a year.", "motorcycle.mp4")]
+    assert not check_citations("How often should I change the engine oil [1]?", evidence, question=question).grounded
+    assert not check_citations("You should change the engine oil [1].", evidence, question=question).grounded
+    kept = check_citations("Change the engine oil every 5000 km [1].", evidence, question=question)
+    assert kept.grounded and kept.text == "Change the engine oil every 5000 km [1]."
