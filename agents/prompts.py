@@ -59,6 +59,15 @@ CODER = (
     "label and the unit, e.g. print('water:', 30 * 16, 'g'). Round to at most two decimals. No files, no network."
 )
 
+# Worked examples as earlier turns (multiplication, a rounded percentage): without them the model divided
+# where it should subtract and passed the rounding digits to print().
+CODER_EXAMPLES = (
+    ("Task: A box holds 12 eggs. How many eggs are in 7 boxes?\nNotes:\n(none)",
+     '{"code": "print(\'eggs:\', 12 * 7)"}'),
+    ("Task: A trip is 120 km and 45 km are done. What percentage is done, to one decimal?\nNotes:\n(none)",
+     '{"code": "print(\'done:\', round(45 / 120 * 100, 1), \'%\')"}'),
+)
+
 REPORTER = (
     "You write the final answer for the user from the numbered evidence and the step results only. "
     "Cite every claim with its evidence number in square brackets, like [1] or [2][3]. "

@@ -289,3 +289,10 @@ def test_checkpoints_rebuild_the_projects_types_only() -> None:
         x: int = 1
 
     assert not isinstance(serde.loads_typed(serde.dumps_typed(Foreign())), Foreign)
+
+
+def test_a_stray_closing_brace_is_dropped_from_a_script() -> None:
+    from agents.nodes.coder import repaired
+
+    assert repaired("print('years:', 1969 - 1957)}") == "print('years:', 1969 - 1957)"
+    assert repaired("print(1)\n") == "print(1)\n" and repaired("print(((") == "print((("
