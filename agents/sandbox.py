@@ -1,22 +1,23 @@
 """Run a Python snippet in a separate, limited process and collect what it produced.
 
 `run_python(code, settings)` writes the snippet into a fresh scratch directory and runs
-it with `agents/sandbox_boot.py` as a separate interpreter:
+it with `agents/sandbox_boot.py` as a separate interpreter, under one of three runners
+(`sandbox_runner`):
 
-- OS limits (`resource.setrlimit`): CPU seconds, address space, file size, open files,
-  and no core dumps; a wall-time limit kills the whole process group;
-- namespaces when `unshare` works (root or user namespaces): a new network namespace
-  (no interfaces but loopback, which is down: no network at all) and a new PID
-  namespace, so every process the snippet might start dies with it;
-- a scratch working directory, HOME and TMPDIR in it, an environment with nothing
-  from the parent (no ARGUS_* settings, no API keys);
-- the in-process guards of the start-up code: an audit hook that blocks reading
-  ARGUS_HOME, writing outside the scratch directory, sockets and new processes, and
-  an import allow-list for the snippet.
+- `bwrap` (default): the OS jail of `agents/sandbox_jail.py`: bubblewrap with new
+  user/PID/network/IPC/UTS/cgroup namespaces, only read-only system and Python binds,
+  the scratch directory as the one writable path, a pids cgroup where one can be made;
+  where bubblewrap cannot run, nothing runs and the result says why;
+- `process`: the weaker opt-in: a plain subprocess (in net and PID namespaces when
+  `unshare` works) that sees the host's files; only the audit hook guards them;
+- `container`: the same start-up code in a throwaway container (`docker run --network
+  none --read-only`, memory/CPU/PID limits) for the docker-compose deployment.
 
-The `container` runner runs the same start-up code in a throwaway container
-(`docker run --network none --read-only`, memory/CPU/PID limits) for the
-docker-compose deployment.
+Under every runner: OS limits (`resource.setrlimit`: CPU seconds, address space, file
+size, open files, no core dumps), a wall-time limit that kills the whole tree, output
+read incrementally and capped (`agents/sandbox_output.py`), an environment with nothing
+from the parent, and the in-process guards of the start-up code (an audit hook and an
+import allow-list) as defence in depth.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from agents.sandbox_jail import BOOT_IN_JAIL, SCRATCH_IN_JAIL, PidsCgroup, bwrap_problem, jail_command
+from agents.sandbox_output import Captured, capture
 from app.settings import Settings, get_settings
 
 BOOT = Path(__file__).with_name("sandbox_boot.py")
 ENTRY = "snippet.py"
-MAX_OUTPUT_CHARS = 20_000  # per stream, kept from the end
 MAX_FILES = 20
 INTERNAL = {ENTRY, ".mpl", ".cache", ".config"}  # scratch entries that are not results
 
@@ -62,6 +64,10 @@ class SandboxResult(BaseModel):
     limit: str | None = None  # which limit ended the run, when one did
     files: list[ProducedFile] = Field(default_factory=list)
     isolation: list[str] = Field(default_factory=list)  # the guards that were in force
+    runner: str = ""  # bwrap, process or container
+    stdout_bytes: int = 0  # what the snippet wrote, all of it
+    stderr_bytes: int = 0
+    output_cut_bytes: int = 0  # not kept: the middle of a long output (head and tail are kept)
 
     def summary(self, chars: int = 1500) -> str:
         """What the LLM and the report see: output, error and produced files, briefly."""
@@ -73,12 +79,12 @@ class SandboxResult(BaseModel):
             parts.append(f"failed ({reason}):\n" + self.stderr.strip()[-chars:])
         if self.files:
             parts.append("files: " + ", ".join(f.name for f in self.files))
-        return "\n".join(parts) or "(no output)"
-
-
-def _tail(data: bytes) -> str:
-    text = data.decode("utf-8", errors="replace")
-    return text if len(text) <= MAX_OUTPUT_CHARS else "…" + text[-MAX_OUTPUT_CHARS:]
+        if self.output_cut_bytes:
+            parts.append(f"({self.output_cut_bytes} bytes of output cut)")
+        if not parts:
+            parts.append("(no output)")
+        parts.append(f"(sandbox: {self.runner})")
+        return "\n".join(parts)
 
 
 @lru_cache(maxsize=1)
@@ -95,12 +101,14 @@ def namespaces_available() -> bool:
     return done.returncode == 0
 
 
-def _limits(settings: Settings):
+def _limits(settings: Settings, cgroup: PidsCgroup | None = None):
     cpu = max(1, int(settings.sandbox_cpu_s))
     memory = settings.sandbox_memory_mb * 1024 * 1024
     fsize = settings.sandbox_file_mb * 1024 * 1024
 
     def apply() -> None:  # runs in the child between fork and exec
+        if cgroup is not None:
+            cgroup.enter()
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
@@ -190,6 +198,13 @@ def _command(settings: Settings, scratch: Path, config: dict) -> tuple[list[str]
                *[f"--env={k}={v}" for k, v in _environment(Path("/scratch")).items() if k != "PATH"],
                settings.sandbox_image, "python", "-I", "-B", boot_in, json.dumps(inner)]
         return cmd, ["container", "no-network", "pid-limit", "memory-limit", "read-only-root", "audit-hook"]
+    if settings.sandbox_runner == "bwrap":
+        inner = {**config, "scratch": SCRATCH_IN_JAIL}
+        argv = [sys.executable, "-I", "-B", BOOT_IN_JAIL, json.dumps(inner)]
+        return jail_command(settings, scratch, BOOT, argv), [
+            "bwrap", "mount-namespace", "read-only-system", "scratch-only-writable", "user-namespace",
+            "pid-namespace", "net-namespace", "ipc-namespace", "uts-namespace", "rlimits",
+            "scrubbed-env", "audit-hook", "import-allow-list"]
     cmd = [sys.executable, "-I", "-B", str(BOOT), json.dumps(config)]
     isolation = ["rlimits", "process-group", "scrubbed-env", "scratch-dir", "audit-hook", "import-allow-list"]
     if namespaces_available():
@@ -198,13 +213,30 @@ def _command(settings: Settings, scratch: Path, config: dict) -> tuple[list[str]
     return cmd, isolation
 
 
+def runner_problem(settings: Settings) -> str | None:
+    """None when the configured runner can run snippets here; else a clear reason."""
+    if settings.sandbox_runner == "bwrap" and (problem := bwrap_problem()) is not None:
+        return (f"the code sandbox cannot run: {problem}. Install bubblewrap with user namespaces "
+                "enabled, or accept the weaker process runner with sandbox_runner = \"process\" "
+                "(ARGUS_SANDBOX_RUNNER=process).")
+    if settings.sandbox_runner == "container" and shutil.which("docker") is None:
+        return "the container runner needs docker on PATH"
+    return None
+
+
 def run_python(code: str, settings: Settings | None = None, *, out_dir: Path | None = None) -> SandboxResult:
     """Run `code` in the sandbox; files it writes in its scratch directory are copied to `out_dir`.
 
     Never raises for anything the snippet does: errors, limits and timeouts are in the result.
+    Where the configured runner cannot run, nothing runs and the result says why.
     """
     settings = settings or get_settings()
+    runner = settings.sandbox_runner
+    if (problem := runner_problem(settings)) is not None:
+        return SandboxResult(ok=False, exit_code=None, stdout="", stderr=problem, seconds=0.0,
+                             limit="sandbox unavailable", runner=runner)
     scratch = Path(tempfile.mkdtemp(prefix="argus-sandbox-")).resolve()
+    cgroup = PidsCgroup.create(settings.sandbox_max_processes) if runner == "bwrap" else None
     try:
         (scratch / ENTRY).write_text(code, encoding="utf-8")
         (scratch / ".mpl").mkdir()
@@ -213,42 +245,57 @@ def run_python(code: str, settings: Settings | None = None, *, out_dir: Path | N
         config = {"scratch": str(scratch), "entry": ENTRY, "blocked": _blocked_roots(settings),
                   "modules": sorted(settings.sandbox_modules)}
         cmd, isolation = _command(settings, scratch, config)
+        if cgroup is not None:
+            isolation.append("pids-cgroup")
+        inside = Path(SCRATCH_IN_JAIL) if runner == "bwrap" else scratch
         started = time.perf_counter()
         proc = subprocess.Popen(
-            cmd, cwd=scratch, env=_environment(scratch), stdin=subprocess.DEVNULL,
+            cmd, cwd=scratch, env=_environment(inside), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-            preexec_fn=_limits(settings) if settings.sandbox_runner == "process" else None,
+            preexec_fn=_limits(settings, cgroup) if runner != "container" else None,
         )
-        timed_out = False
-        try:
-            out, err = proc.communicate(timeout=settings.sandbox_wall_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            out, err = proc.communicate()
+        with proc:
+            got = capture(proc.stdout, proc.stderr, keep=settings.sandbox_output_keep_kb * 1024,
+                          max_total=settings.sandbox_max_output_mb * 1024 * 1024,
+                          wall_s=settings.sandbox_wall_s, kill=lambda: _kill_group(proc))
+            try:
+                proc.wait(timeout=max(1.0, settings.sandbox_wall_s - (time.perf_counter() - started)))
+            except subprocess.TimeoutExpired:
+                got.timed_out = True
+                _kill_group(proc)
+                proc.wait()
         seconds = time.perf_counter() - started
         code_ = proc.returncode
-        stderr = _tail(err)
-        limit = _limit_reason(code_, stderr, timed_out, settings)
+        stderr = got.stderr.text()
+        limit = _limit_reason(code_, stderr, got, settings)
         return SandboxResult(
-            ok=code_ == 0 and not timed_out, exit_code=code_, stdout=_tail(out), stderr=stderr,
-            seconds=round(seconds, 3), timed_out=timed_out, limit=limit,
-            files=_collect(scratch, out_dir), isolation=isolation,
+            ok=code_ == 0 and limit is None, exit_code=code_, stdout=got.stdout.text(), stderr=stderr,
+            seconds=round(seconds, 3), timed_out=got.timed_out, limit=limit,
+            stdout_bytes=got.stdout.total, stderr_bytes=got.stderr.total,
+            output_cut_bytes=got.stdout.cut + got.stderr.cut,
+            files=_collect(scratch, out_dir), isolation=isolation, runner=runner,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if cgroup is not None:
+            cgroup.remove()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
+    # The session leader's group: everything it started. Under bwrap the snippet runs in its
+    # own session, but bwrap's child is the PID namespace's init and dies with bwrap
+    # (--die-with-parent), and the kernel kills the rest of the namespace with it.
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the session leader's group: everything it started
+        os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
 
-def _limit_reason(code: int | None, stderr: str, timed_out: bool, settings: Settings) -> str | None:
-    if timed_out:
+def _limit_reason(code: int | None, stderr: str, got: Captured, settings: Settings) -> str | None:
+    if got.timed_out:
         return f"wall time over {settings.sandbox_wall_s:g} s"
+    if got.output_over:
+        return f"output over {settings.sandbox_max_output_mb} MiB"
     if "sandbox: CPU time limit reached" in stderr:
         return f"CPU time over {settings.sandbox_cpu_s:g} s"
     if "MemoryError" in stderr:

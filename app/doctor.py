@@ -82,10 +82,22 @@ def system_checks() -> list[Check]:
     return checks
 
 
+def sandbox_check(settings: Settings) -> Check:
+    """Which runner the coder's snippets get, and whether it can run here."""
+    from agents.sandbox import runner_problem
+
+    problem = runner_problem(settings)
+    detail = {"bwrap": "bubblewrap jail (namespaces, read-only system, no network)",
+              "process": "weaker process runner (opted in: sees the host's files)",
+              "container": f"docker container ({settings.sandbox_image})"}[settings.sandbox_runner]
+    return Check(f"code sandbox: {settings.sandbox_runner}", "absent" if problem else "ok",
+                 problem or detail, "apt-get install bubblewrap, or sandbox_runner = \"process\"" if problem else "")
+
+
 def doctor_report(settings: Settings) -> dict:
     return {
         "home": str(settings.home),
         "models": [asdict(s) for s in model_checks(settings)],
         "engines": [asdict(c) for c in engine_checks()],
-        "system": [asdict(c) for c in system_checks()],
+        "system": [asdict(c) for c in system_checks()] + [asdict(sandbox_check(settings))],
     }

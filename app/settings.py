@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     index_hnsw_ef_search: int = Field(128, ge=8, description="HNSW candidate list per search (at least k is used).")
     index_exact_search: bool = Field(False, description="Search the exact flat indexes even where HNSW exists "
                                      "(slower; for recall checks).")
+    ingest_file_timeout_s: float = Field(3600.0, ge=0, description="A file still processing after this long in a "
+                                         "worker process is failed and the worker killed (the API then always uses "
+                                         "worker processes; `argus ingest` with one worker runs files in-process, "
+                                         "unbounded). 0: no limit, and the API processes files in-process.")
     compose_captions: bool = Field(False, description="Without a VLM, have the chat LLM compose video captions "
                                    "from transcript and keyframe findings (starts the LLM engine; slow on CPU).")
 
@@ -131,14 +135,20 @@ class Settings(BaseSettings):
     agent_node_max_tokens: int = Field(384, description="Completion budget of one agent LLM call.")
     agent_search_k: int = Field(4, description="Evidence items one knowledge-base search returns to the researcher.")
     agent_review_plan: bool = Field(False, description="Pause after planning for a person to accept or edit the plan.")
-    sandbox_runner: Literal["process", "container"] = Field(
-        "process", description="process: a limited local subprocess; container: docker run (docker-compose deployment).")
+    sandbox_runner: Literal["bwrap", "process", "container"] = Field(
+        "bwrap", description="bwrap: bubblewrap OS jail (namespaces, read-only system, scratch-only writes); "
+        "process: a weaker opt-in, a limited subprocess that sees the host's files; container: docker run "
+        "(docker-compose deployment). With bwrap unavailable, code is refused, never run with less.")
     sandbox_image: str = Field("argus:latest", description="Image of the container runner (needs pandas, numpy, matplotlib).")
     sandbox_wall_s: float = Field(60.0, description="Wall-clock limit of one sandboxed snippet.")
     sandbox_cpu_s: float = Field(20.0, description="CPU-time limit of one sandboxed snippet.")
     sandbox_memory_mb: int = Field(1024, description="Address-space limit of one sandboxed snippet.")
     sandbox_file_mb: int = Field(20, description="Largest file a snippet may write.")
-    sandbox_max_processes: int = Field(16, description="Process cap (container runner; non-root local runs).")
+    sandbox_max_processes: int = Field(16, description="Process cap (pids cgroup where one can be made, the container's "
+                                       "pids limit, RLIMIT_NPROC for non-root runs).")
+    sandbox_output_keep_kb: int = Field(10, description="Per stream, the first and the last this many KiB of a "
+                                        "snippet's output are kept; the middle is counted and cut.")
+    sandbox_max_output_mb: int = Field(8, description="A snippet writing more output than this (both streams) is killed.")
     sandbox_modules: list[str] = Field(
         ["pandas", "numpy", "matplotlib", "math", "statistics", "json", "csv", "datetime", "re",
          "collections", "itertools", "functools", "decimal", "fractions", "random", "textwrap", "string"],
@@ -170,13 +180,28 @@ class Settings(BaseSettings):
     api_max_request_kb: int = Field(1024, description="Largest non-upload request body (JSON), in KiB.")
     api_max_upload_mb: int = Field(1024, description="Largest upload request (multipart ingest), in MiB.")
     api_cors_origins: list[str] = Field([], description="Browser origins allowed to call the API (CORS); empty: none.")
+    api_allowed_hosts: list[str] = Field([], description="With no API keys, Host names accepted besides loopback "
+                                         "(localhost, 127.0.0.1, [::1]); others get 403 (DNS rebinding).")
+    api_allowed_origins: list[str] = Field([], description="With no API keys, browser origins allowed to POST/PUT/PATCH/"
+                                           "DELETE; empty: the UI's and the API's own loopback origins (plus "
+                                           "api_cors_origins).")
     ingest_roots: list[Path] = Field([], description="Server-side folders POST /v1/ingest may read; empty: uploads only.")
+    keep_failed_uploads: bool = Field(False, description="Keep uploaded files whose ingest failed (for a look); "
+                                      "otherwise they are deleted, as are duplicates and uploads of deleted sources.")
+    api_max_agent_runs: int = Field(4, ge=1, description="Agent runs in progress at once, all callers together "
+                                    "(429 with Retry-After past it).")
+    api_max_agent_runs_per_key: int = Field(2, ge=1, description="Agent runs in progress at once per key (per "
+                                            "client address with no keys).")
+    api_max_ingest_batches: int = Field(8, ge=1, description="Ingest batches queued or running at once, all callers.")
+    api_max_ingest_batches_per_key: int = Field(4, ge=1, description="Ingest batches queued or running at once per key.")
 
     # Web UI (ui/): `argus ui`, a Streamlit app that is a client of the REST API.
     ui_api_url: str | None = Field(None, description="API the UI talks to; default: http://{api_host}:{api_port}, "
                                    "which `argus ui` starts itself when nothing answers there.")
     ui_api_key: str = Field("", description="Bearer key the UI sends once API keys exist (scope read; admin for "
                             "deleting sources and the Status page).")
+    ui_media_url: str | None = Field(None, description="The API's address as the user's browser sees it, for "
+                                     "streaming media (signed links); default: the UI's API URL.")
     ui_host: str = Field("127.0.0.1", description="Interface the UI binds.")
     ui_port: int = Field(8501, description="Port the UI listens on.")
 

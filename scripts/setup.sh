@@ -15,7 +15,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # 1. Debian packages (speech synthesis for the demo corpus, CJK fonts for its slides,
 #    Chromium for the browser tests).
-DEB_PACKAGES=(espeak-ng fonts-wqy-microhei chromium)
+DEB_PACKAGES=(espeak-ng fonts-wqy-microhei chromium bubblewrap)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -54,7 +54,7 @@ def client_for(app, host: str = "127.0.0.1", headers: dict | None = None):
     import httpx
 
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 50000)),
-                             base_url="http://argus.test", headers=headers or {}, timeout=120)
+                             base_url="http://127.0.0.1:8080", headers=headers or {}, timeout=120)
 
 
 def make_settings(home: Path, **overrides):

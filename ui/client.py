@@ -127,8 +127,9 @@ class ArgusClient:
         parts = [("files", (name, data, "application/octet-stream")) for name, data in files]
         return self._request("POST", "/v1/ingest", files=parts, timeout=600).json()
 
-    def media(self, source_id: int) -> bytes:
-        return self._request("GET", f"/v1/media/{source_id}", timeout=120).content
+    def media_link(self, source_id: int) -> str:
+        """A signed URL of the source's file that a browser can stream from (no key needed)."""
+        return self._get(f"/v1/media/{source_id}/link")["url"]
 
     def keyframe(self, source_id: int, keyframe_id: int) -> bytes:
         return self._request("GET", f"/v1/media/{source_id}/keyframes/{keyframe_id}").content

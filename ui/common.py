@@ -1,4 +1,4 @@
-"""What the pages share: the API client, cached media, time labels and the cited-source viewer."""
+"""What the pages share: the API client, media links, time labels and the cited-source viewer."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ def api() -> ArgusClient:
     return _client(os.environ.get("ARGUS_UI_API_URL", ""), os.environ.get("ARGUS_UI_API_KEY", ""))
 
 
-# Media is fetched through the UI server, not by the browser from the API: that works with API
-# keys (a <video> tag cannot send a bearer header) and when the API is not reachable from the browser.
-@st.cache_data(max_entries=8, show_spinner="Loading the video…")
-def media_bytes(base_url: str, source_id: int) -> bytes:
-    return api().media(source_id)
+def media_url(client: ArgusClient, source_id: int) -> str:
+    """Where the browser streams the source from: a signed link to the API (a <video> tag cannot
+    send a bearer key), fetched by range requests as the player needs them; the UI process never
+    holds the file. ARGUS_UI_MEDIA_URL is the API's address as the browser sees it, when that
+    differs from the UI's own (a container network)."""
+    base = (os.environ.get("ARGUS_UI_MEDIA_URL") or client.base_url).rstrip("/")
+    return base + client.media_link(source_id)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -43,7 +45,7 @@ def duration(seconds: float | None) -> str:
 def show_player(source_id: int, source_type: str, start: float, keyframe_id: int | None = None) -> None:
     """The source's video (or audio) at `start` seconds, with the keyframe beside it."""
     client = api()
-    data = media_bytes(client.base_url, source_id)
+    data = media_url(client, source_id)
     second = int(start)  # the player seeks to the cited second, as the mm:ss label shows it
     if source_type == "audio":
         st.audio(data, start_time=second)

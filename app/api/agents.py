@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -27,13 +28,14 @@ from sse_starlette.sse import EventSourceResponse
 
 from app.api.problems import ApiError
 from app.api.query import SSE_SEND_TIMEOUT_S
-from app.api.security import require
+from app.api.security import Principal, require
 from app.types import AgentEvent, AgentResult, Plan
 
 log = logging.getLogger("argus.api.agents")
 router = APIRouter(prefix="/v1/agent/runs", tags=["agents"])
 
 MAX_RUNS_IN_MEMORY = 200
+SERVER_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}")  # /home/me/x, C:\\data\\y
 
 
 @dataclass
@@ -80,19 +82,38 @@ def _stream_fn(request: Request):
 
 
 def stream_fn(state):
-    """`agents.run.stream_events`, unless the app was given a stand-in."""
-    if state.agent_stream is None:
-        from agents.run import stream_events
+    """`agents.run.stream_events` on a graph of this run's own (closed when the run ends), unless
+    the app was given a stand-in."""
+    if state.agent_stream is not None:
+        return state.agent_stream
 
-        state.agent_stream = stream_events
-    return state.agent_stream
+    def stream(*, settings, thread_id: str, **kwargs):
+        from agents.graph import build_graph
+        from agents.run import open_checkpointer, stream_events
+        from pipelines.retrieve.search import Retriever
+
+        saver = open_checkpointer(settings)
+        retriever = Retriever(settings)
+        try:
+            graph = build_graph(settings, state.chat(), retriever, checkpointer=saver)
+            yield from stream_events(settings=settings, thread_id=thread_id, graph=graph, **kwargs)
+        finally:  # the run's index files, catalog connection and checkpoint database
+            retriever.close()
+            saver.conn.close()
+
+    return stream
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else type(value).__name__
 
 
 def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
     """Run the graph (or resume it), appending each event to the record."""
     try:
         for ev in stream(settings=settings, thread_id=record.id, **kwargs):
-            data = ev.model_dump(mode="json") if isinstance(ev, AgentEvent) else ev
+            # A node's exception object rides in node_end's `error`: say what it was, never fail the run on it.
+            data = ev.model_dump(mode="json", fallback=_describe) if isinstance(ev, AgentEvent) else ev
             with record.cond:
                 record.events.append(data)
                 if data["kind"] in ("report", "interrupt"):
@@ -103,7 +124,7 @@ def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
         log.exception("agent run %s failed", record.id)
         with record.cond:
             record.events.append({"kind": "error", "thread_id": record.id, "node": None, "t": 0.0,
-                                  "data": {"error": f"{type(exc).__name__}: {exc}"[:1000]}})
+                                  "data": {"error": public_message(exc)}})
             record.status = "failed"
             record.cond.notify_all()
     finally:
@@ -113,8 +134,16 @@ def _drive(record: RunRecord, stream, settings, **kwargs) -> None:
             record.cond.notify_all()
 
 
-def _start(request: Request, record: RunRecord, **kwargs) -> None:
+def public_message(exc: BaseException) -> str:
+    """The failure as a client may see it: type and message, with file-system paths hidden
+    (the full text goes to the server log)."""
+    return SERVER_PATH.sub("<path>", f"{type(exc).__name__}: {exc}")[:1000]
+
+
+def _start(request: Request, record: RunRecord, principal: Principal, **kwargs) -> None:
+    """Run in a thread of its own, holding one of the caller's agent-run slots until it ends."""
     state = request.app.state.argus
+    release = state.agent_slots.acquire(principal.id)  # 429 past the caps
     state.metrics.agent_runs.inc()
 
     def target() -> None:
@@ -122,8 +151,14 @@ def _start(request: Request, record: RunRecord, **kwargs) -> None:
             _drive(record, _stream_fn(request), state.settings, **kwargs)
         finally:
             state.metrics.agent_runs.dec()
+            release()
 
-    threading.Thread(target=target, name=f"agent-run-{record.id[:8]}", daemon=True).start()
+    try:
+        threading.Thread(target=target, name=f"agent-run-{record.id[:8]}", daemon=True).start()
+    except BaseException:
+        state.metrics.agent_runs.dec()
+        release()
+        raise
 
 
 def _record(request: Request, run_id: str) -> RunRecord:
@@ -134,15 +169,15 @@ def _record(request: Request, run_id: str) -> RunRecord:
 
 
 @router.post("", status_code=202, response_model=RunCreated, summary="Start an agent run",
-             dependencies=[Depends(require("read"))])
-def create_run(request: Request, body: RunRequest) -> RunCreated:
+             responses={429: {"description": "Too many agent runs in progress (Retry-After)"}})
+def create_run(request: Request, body: RunRequest, principal: Principal = Depends(require("read"))) -> RunCreated:
     runs = request.app.state.argus.runs
     if len(runs) >= MAX_RUNS_IN_MEMORY:  # forget the oldest finished runs (their checkpoints remain)
         for old in [r for r in runs.values() if r.status in ("finished", "failed")][: len(runs) // 2]:
             runs.pop(old.id, None)
     record = RunRecord(id=uuid.uuid4().hex, question=body.question)
+    _start(request, record, principal, question=body.question, review=body.review)
     runs[record.id] = record
-    _start(request, record, question=body.question, review=body.review)
     return RunCreated(run_id=record.id, status=record.status, events_url=f"/v1/agent/runs/{record.id}/events")
 
 
@@ -175,8 +210,9 @@ async def run_events(request: Request, run_id: str, last_event_id: str | None = 
 
 
 @router.post("/{run_id}/plan", status_code=202, response_model=RunOut, summary="Accept or edit the proposed plan",
-             dependencies=[Depends(require("read"))], responses={409: {"description": "No plan awaits review"}})
-def review_plan(request: Request, run_id: str, body: PlanReview) -> RunOut:
+             responses={409: {"description": "No plan awaits review"},
+                        429: {"description": "Too many agent runs in progress (Retry-After)"}})
+def review_plan(request: Request, run_id: str, body: PlanReview, principal: Principal = Depends(require("read"))) -> RunOut:
     record = _record(request, run_id)
     if body.action == "edit" and body.plan is None:
         raise ApiError(422, "action 'edit' needs a plan")
@@ -187,7 +223,12 @@ def review_plan(request: Request, run_id: str, body: PlanReview) -> RunOut:
     resume: dict[str, Any] = {"action": body.action}
     if body.plan is not None:
         resume["plan"] = body.plan.model_dump()
-    _start(request, record, resume=resume)
+    try:
+        _start(request, record, principal, resume=resume)
+    except ApiError:
+        with record.cond:
+            record.status = "interrupted"  # still awaiting its review: the caller may try again
+        raise
     return RunOut(run_id=record.id, status=record.status, question=record.question, events=len(record.events))
 
 

@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
-from app.api.security import KeyStore, RateLimiter
+from app.api.security import KeyStore, LoopbackGuardMiddleware, RateLimiter, default_origins
 from app.api.state import AppState
 from app.settings import Settings, get_settings
 
@@ -134,9 +134,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.argus = state
     install_problem_handlers(app)
 
-    # Added innermost first: CORS outermost (so errors carry its headers too), then metrics, then the body limit.
+    # Added innermost first: CORS outermost (so errors carry its headers too), then metrics, then the
+    # no-key mode's Host/Origin guard, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_body=settings.api_max_request_kb * 1024,
                        max_upload=settings.api_max_upload_mb * 1024 * 1024)
+    app.add_middleware(LoopbackGuardMiddleware, keys=state.keys, allowed_hosts=settings.api_allowed_hosts,
+                       allowed_origins=settings.api_allowed_origins or
+                       [*default_origins(settings.ui_port, settings.api_port), *settings.api_cors_origins])
     app.add_middleware(MetricsMiddleware, state=state)
     if settings.api_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_credentials=False,

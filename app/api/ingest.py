@@ -22,7 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.api.paths import PathRefused, RowId, confine, ingest_roots, safe_upload_name
 from app.api.problems import ApiError
-from app.api.security import require
+from app.api.security import Principal, require
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -69,8 +69,9 @@ def _job_out(job, live: tuple[str, float] | None = None) -> JobOut:
     return out
 
 
-def _submit(request: Request, files: list[Path], rejected: list[Rejected]) -> IngestAccepted:
-    """Queue one job per file (so ids exist at once), then hand the batch to the runner."""
+def _submit(request: Request, files: list[Path], rejected: list[Rejected], release) -> IngestAccepted:
+    """Queue one job per file (so ids exist at once), then hand the batch to the runner, which
+    gives the caller's batch slot back (`release`) when the batch ends."""
     from pipelines.ingest.catalog import open_catalog
 
     state = request.app.state.argus
@@ -83,33 +84,48 @@ def _submit(request: Request, files: list[Path], rejected: list[Rejected]) -> In
         jobs = [_job_out(catalog.get_job(i)) for i in ids]
     finally:
         catalog.close()
+
+    def batch() -> None:
+        try:
+            state.run_ingest(files)
+        finally:
+            release()
+
     state.metrics.ingest_batches.inc()
-    state.ingest_pool.submit(state.run_ingest, files)
+    state.ingest_pool.submit(batch)
     return IngestAccepted(jobs=jobs, rejected=rejected)
 
 
 def _expand(settings, req: IngestRequest) -> tuple[list[Path], list[Rejected]]:
+    """The files the request names. A path outside the ingest roots refuses the whole request
+    (403); a link inside a root that leads out of it is refused on its own, and when nothing
+    else is left the answer is 403 too."""
     from pipelines.ingest.inputs import discover
 
     roots = ingest_roots(settings)
-    files: list[Path] = []
-    rejected: list[Rejected] = []
     for raw in req.paths:
         try:
             confine(raw, roots)
         except PathRefused as exc:
-            rejected.append(Rejected(path=raw, reason=str(exc)))
-            continue
+            raise ApiError(403, str(exc)) from None
+    files: list[Path] = []
+    rejected: list[Rejected] = []
+    escaped = 0
+    for raw in req.paths:
         found = discover([raw], recursive=req.recursive)
         for path, reason in found.failures + found.skipped:
             rejected.append(Rejected(path=str(path), reason=reason))
+            escaped += reason.startswith("refused: the symlink leads outside")
         for path in found.files:
-            try:  # a link inside a root may point outside it
+            try:  # a link given by name inside a root may point outside it
                 confine(path, roots)
             except PathRefused as exc:
                 rejected.append(Rejected(path=str(path), reason=str(exc)))
+                escaped += 1
                 continue
             files.append(path)
+    if not files and escaped:
+        raise ApiError(403, "; ".join(f"{r.path}: {r.reason}" for r in rejected)[:500])
     return files, rejected
 
 
@@ -176,12 +192,13 @@ async def _receive_uploads(request: Request, target: Path) -> list[Path]:
     try:
         async for chunk in request.stream():  # the body-limit middleware stops this past the upload limit
             try:
-                parser.write(chunk)
+                # The parser's callbacks open and write the files: off the event loop.
+                await anyio.to_thread.run_sync(parser.write, chunk)
             except _Stop as stop:
                 errors.append(stop.error)
                 break
         else:
-            parser.finalize()
+            await anyio.to_thread.run_sync(parser.finalize)
     except Exception as exc:
         if "file" in part:
             part.pop("file").close()
@@ -199,15 +216,25 @@ async def _receive_uploads(request: Request, target: Path) -> list[Path]:
 
 
 @router.post("/ingest", status_code=202, response_model=IngestAccepted, summary="Ingest server files or uploads",
-             dependencies=[Depends(require("ingest"))],
+             responses={429: {"description": "Too many ingest batches in progress (Retry-After)"}},
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": IngestRequest.model_json_schema()},
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
                      "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}})
-async def post_ingest(request: Request) -> IngestAccepted:
+async def post_ingest(request: Request, principal: Principal = Depends(require("ingest"))) -> IngestAccepted:
     """Start ingesting. Either a JSON body naming files or folders on the server (each must lie in
     a configured ingest root), or a multipart upload whose files are streamed to
-    `ARGUS_HOME/uploads/<batch>/<name>`. Answers 202 with one job per file."""
+    `ARGUS_HOME/uploads/<batch>/<name>`. Answers 202 with one job per file; 429 while the
+    caller (or the server) has the most batches in progress that it may."""
+    release = request.app.state.argus.ingest_slots.acquire(principal.id)
+    try:
+        return await _ingest(request, release)
+    except BaseException:
+        release()
+        raise
+
+
+async def _ingest(request: Request, release) -> IngestAccepted:
     settings = request.app.state.argus.settings
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/"):
@@ -219,7 +246,7 @@ async def post_ingest(request: Request) -> IngestAccepted:
             # Nothing of a refused or cut-off upload stays on disk.
             await anyio.to_thread.run_sync(lambda: shutil.rmtree(batch, ignore_errors=True))
             raise
-        return await anyio.to_thread.run_sync(_submit, request, files, [])
+        return await anyio.to_thread.run_sync(_submit, request, files, [], release)
     if not ctype.startswith("application/json"):
         raise ApiError(415, "send application/json or multipart/form-data")
     from fastapi.exceptions import RequestValidationError
@@ -231,7 +258,7 @@ async def post_ingest(request: Request) -> IngestAccepted:
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_input=False)) from None
     files, rejected = await anyio.to_thread.run_sync(_expand, settings, req)
-    return await anyio.to_thread.run_sync(_submit, request, files, rejected)
+    return await anyio.to_thread.run_sync(_submit, request, files, rejected, release)
 
 
 @router.get("/jobs", response_model=list[JobOut], summary="Recent ingest jobs",

@@ -2,16 +2,25 @@
 
 Only files that resolve inside the ingest roots, the uploads folder or ARGUS_HOME are
 served; a source whose file moved away or lies elsewhere answers 404/403.
+
+`GET /v1/media/{id}/link` (scope read) gives a signed, short-lived URL of the source's
+file: a browser's `<video>` tag cannot send a bearer key, so the UI hands it this URL and
+the browser streams the file by range requests straight from the API, instead of the UI
+reading whole files into its memory.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import mimetypes
 import re
+import time
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 
 from app.api.paths import PathRefused, RowId, confine, media_roots
 from app.api.problems import ApiError
@@ -20,6 +29,27 @@ from app.api.security import require
 router = APIRouter(prefix="/v1/media", tags=["media"])
 
 CHUNK = 64 * 1024
+LINK_TTL_S = 6 * 3600  # long enough to watch a long video; the key is per server process
+
+
+class MediaLink(BaseModel):
+    url: str  # relative to the API's base URL
+    expires: int  # unix time
+
+
+def _signature(secret: bytes, source_id: int, expires: int) -> str:
+    return hmac.new(secret, f"media:{source_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def media_access(request: Request, source_id: RowId, expires: int | None = Query(None, include_in_schema=False),
+                 sig: str | None = Query(None, include_in_schema=False)) -> None:
+    """A valid, unexpired signed link, or the caller's key with the read scope."""
+    if sig is None or expires is None:
+        require("read")(request)
+        return
+    secret = request.app.state.argus.media_secret
+    if expires < time.time() or not hmac.compare_digest(sig, _signature(secret, source_id, expires)):
+        raise ApiError(403, "the media link is invalid or has expired; ask for a new one")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -95,9 +125,19 @@ def _source(request: Request, source_id: int):
         catalog.close()
 
 
-@router.head("/{source_id}", include_in_schema=False, dependencies=[Depends(require("read"))])
+@router.get("/{source_id}/link", response_model=MediaLink, summary="A signed, short-lived URL of the source's file",
+            dependencies=[Depends(require("read"))])
+def media_link(request: Request, source_id: RowId) -> MediaLink:
+    """For players that cannot send a key (a browser's `<video>`): the URL works without one."""
+    _source(request, source_id)  # 404 for an unknown source
+    expires = int(time.time()) + LINK_TTL_S
+    sig = _signature(request.app.state.argus.media_secret, source_id, expires)
+    return MediaLink(url=f"/v1/media/{source_id}?expires={expires}&sig={sig}", expires=expires)
+
+
+@router.head("/{source_id}", include_in_schema=False, dependencies=[Depends(media_access)])
 @router.get("/{source_id}", summary="The source's file (range requests supported)",
-                  response_class=Response, dependencies=[Depends(require("read"))],
+                  response_class=Response, dependencies=[Depends(media_access)],
                   responses={206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}})
 def get_media(request: Request, source_id: RowId) -> Response:
     settings = request.app.state.argus.settings

@@ -112,6 +112,14 @@ def llm_unavailable(exc: Exception) -> ApiError:
     return ApiError(503, f"the LLM engine is unavailable ({type(exc).__name__})", headers={"Retry-After": "30"})
 
 
+def llm_failed(exc: Exception) -> ApiError:
+    import logging
+
+    logging.getLogger("argus.api").warning("the LLM failed mid-answer: %s: %s", type(exc).__name__, exc)
+    return ApiError(502, f"the LLM engine failed while answering ({type(exc).__name__}); try again",
+                    headers={"Retry-After": "30"})
+
+
 @router.post("/search", response_model=SearchResponse, summary="Best video moments and document passages",
              dependencies=[Depends(require("read"))])
 def search(request: Request, body: SearchRequest) -> SearchResponse:
@@ -133,7 +141,10 @@ async def ask(request: Request, body: AskRequest):
     except Exception as exc:  # noqa: BLE001 — the engine failing to start is a 503, not a 500
         raise llm_unavailable(exc) from None
     if not body.stream:
-        text = await anyio.to_thread.run_sync(lambda: "".join(stream_answer(body.question, evidence, chat)))
+        try:
+            text = await anyio.to_thread.run_sync(lambda: "".join(stream_answer(body.question, evidence, chat)))
+        except Exception as exc:  # noqa: BLE001 — the engine failing mid-answer is the upstream's fault: 502
+            raise llm_failed(exc) from None
         return answer_out(finish_answer(body.question, evidence, text))
 
     def events() -> Iterator[dict]:

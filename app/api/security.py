@@ -201,3 +201,74 @@ def require(scope: Scope):
 
     dependency.__name__ = f"require_{scope}"
     return dependency
+
+
+# --- Loopback is not a credential -------------------------------------------------------------
+# With no keys, a web page the user visits can still reach a loopback server: by DNS rebinding
+# (its own name resolving to 127.0.0.1, sent as the Host header) or by a cross-site form post
+# (no CORS preflight). So the no-key mode also checks who the browser says is asking.
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def host_name(header: str) -> str:
+    """The name of a Host header without its port: `[::1]:8080` → `::1`, `LocalHost.:80` → `localhost`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    if header.count(":") > 1:  # a bare IPv6 address, which a Host header should bracket
+        return header
+    return header.rsplit(":", 1)[0].rstrip(".") if ":" in header else header.rstrip(".")
+
+
+def names_loopback(name: str) -> bool:
+    return name == "localhost" or is_loopback(name)
+
+
+def origin_of(value: str) -> str:
+    """`scheme://host[:port]` of an Origin or Referer value, lowercased ('null' stays 'null')."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else value.strip().lower()
+
+
+def default_origins(ui_port: int, api_port: int) -> list[str]:
+    """The UI's and the API's own origins on loopback."""
+    return [f"http://{host}:{port}" for port in (ui_port, api_port) for host in ("127.0.0.1", "localhost", "[::1]")]
+
+
+class LoopbackGuardMiddleware:
+    """In the no-key mode: 403 unless the Host names loopback (or `allowed_hosts`), and 403 for a
+    state-changing request whose Origin (else Referer) is not an allowed origin. Requests with
+    neither header (curl, the CLI, the UI's server-side client) are not from a web page."""
+
+    def __init__(self, app, *, keys: KeyStore, allowed_hosts: list[str], allowed_origins: list[str]):
+        self.app, self.keys = app, keys
+        self.hosts = {host_name(h) for h in allowed_hosts}
+        self.origins = {origin_of(o) for o in allowed_origins}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or self.keys.any_active():
+            await self.app(scope, receive, send)
+            return
+        problem = self.refusal(scope)
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        from app.api.problems import problem_response
+
+        await problem_response(403, problem, instance=scope["path"])(scope, receive, send)
+
+    def refusal(self, scope) -> str | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        name = host_name(headers.get("host", ""))
+        if not (names_loopback(name) or name in self.hosts):
+            return (f"Host {name!r} is not this machine's loopback name: with no API keys the API answers "
+                    "only requests addressed to localhost (add the name to api_allowed_hosts, or create keys)")
+        if scope["method"] in STATE_CHANGING:
+            sender = headers.get("origin") or headers.get("referer")
+            if sender is not None and origin_of(sender) not in self.origins:
+                return (f"a {scope['method']} from the web page at {origin_of(sender)!r} is refused: with no API "
+                        "keys only the UI's own origin may change data (api_allowed_origins)")
+        return None

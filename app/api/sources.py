@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -74,23 +75,36 @@ def get_source(request: Request, source_id: RowId) -> SourceDetail:
 @router.delete("/{source_id}", status_code=204, response_class=Response, summary="Remove a source",
                dependencies=[Depends(require("admin"))])
 def delete_source(request: Request, source_id: RowId) -> Response:
-    """Delete the source from the catalog, the indexes and the thumbnails (an uploaded file too)."""
-    from pipelines.ingest.catalog import open_catalog, writer_lock
-    from pipelines.ingest.indexes import IndexWriter
+    """Delete the source from the catalog, the indexes and the thumbnails (an uploaded file too).
+    While an ingest batch holds the base's writer lock the answer is 409 with Retry-After: a
+    request never waits in the threadpool for a batch to end."""
+    from pipelines.ingest.catalog import CatalogError, writer_lock
 
     settings = request.app.state.argus.settings
-    # By id only: `remove_source` also matches names and hash prefixes, which a URL id must not.
-    with writer_lock(settings):
-        catalog = open_catalog(settings)
-        try:
-            source = catalog.get_source(source_id)
-            if source is None:
-                raise ApiError(404, f"no source with id {source_id}")
-            catalog.remove_source(source_id)
-            writer = IndexWriter(settings, catalog)
-            writer.sync()
-            writer.publish()
-            shutil.rmtree(settings.media_dir / source.content_hash, ignore_errors=True)
-        finally:
-            catalog.close()
+    try:
+        with writer_lock(settings, wait=False):
+            _delete(settings, source_id)
+    except CatalogError as exc:
+        raise ApiError(409, f"{exc}; try again when the batch ends", headers={"Retry-After": "10"}) from None
     return Response(status_code=204)
+
+
+def _delete(settings, source_id: int) -> None:
+    from pipelines.ingest.catalog import open_catalog
+    from pipelines.ingest.indexes import IndexWriter
+    from pipelines.ingest.jobs import remove_upload
+
+    catalog = open_catalog(settings)
+    try:
+        # By id only: `remove_source` also matches names and hash prefixes, which a URL id must not.
+        source = catalog.get_source(source_id)
+        if source is None:
+            raise ApiError(404, f"no source with id {source_id}")
+        catalog.remove_source(source_id)
+        writer = IndexWriter(settings, catalog)
+        writer.sync()
+        writer.publish()
+        shutil.rmtree(settings.media_dir / source.content_hash, ignore_errors=True)
+        remove_upload(settings, Path(source.path))
+    finally:
+        catalog.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from app.api.limits import WorkSlots
 from app.api.security import KeyStore, RateLimiter
 from app.settings import Settings
 
@@ -101,6 +102,17 @@ class AppState:
     _retriever_lock: threading.Lock = field(default_factory=threading.Lock)
     _chat: Any = None
     agent_stream: Any = None  # agents.run.stream_events, or a stand-in with its signature
+    agent_slots: WorkSlots = None  # type: ignore[assignment]  # set in __post_init__ from the settings
+    ingest_slots: WorkSlots = None  # type: ignore[assignment]
+    _chat_lock: threading.Lock = field(default_factory=threading.Lock)
+    media_secret: bytes = field(default_factory=lambda: __import__("secrets").token_bytes(32))  # signs media links
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.agent_slots = WorkSlots("agent runs", per_key=s.api_max_agent_runs_per_key, total=s.api_max_agent_runs,
+                                     retry_after_s=30)
+        self.ingest_slots = WorkSlots("ingest batches", per_key=s.api_max_ingest_batches_per_key,
+                                      total=s.api_max_ingest_batches, retry_after_s=10)
 
     def search(self, query: str, k: int, filters, granularity: str, rerank: bool):
         """Search with the shared retriever (it caches indexes; serialised, it is not thread-safe).
@@ -124,18 +136,23 @@ class AppState:
             return retriever.search(query, k, filters, granularity=granularity, rerank=rerank)
 
     def chat(self):
-        """The chat model (the LLM engine is started on first use)."""
-        if self._chat is None:
-            from models.llm.client import get_chat_model
+        """The chat model (the LLM engine is started on first use); one for the app, so that agent
+        runs share its HTTP connection pool instead of each opening clients of its own."""
+        with self._chat_lock:
+            if self._chat is None:
+                from models.llm.client import get_chat_model
 
-            self._chat = get_chat_model(self.settings)
-        return self._chat
+                self._chat = get_chat_model(self.settings)
+            return self._chat
 
     def run_ingest(self, paths: list[Path]) -> None:
+        """One batch; with `ingest_file_timeout_s` set, files run in worker processes so that the
+        timeout can kill a hung one (a file in this process could not be stopped)."""
         from pipelines.ingest.jobs import ingest
 
         try:
-            ingest([str(p) for p in paths], recursive=False, progress=self.progress, settings=self.settings)
+            ingest([str(p) for p in paths], recursive=False, progress=self.progress, settings=self.settings,
+                   isolate=self.settings.ingest_file_timeout_s > 0)
         except Exception:  # noqa: BLE001 — the job rows carry per-file failures; this is the runner itself failing
             log.exception("ingest batch failed")
             from pipelines.ingest.catalog import open_catalog

@@ -125,18 +125,24 @@ def ask_command(
     with console.status("starting the LLM engine…"):
         chat = get_chat_model(settings)
     parts: list[str] = []
-    # The raw stream is shown while it comes, then replaced by the finished answer (markers checked),
-    # the text the API returns.
+    # The reply streams into a transient view; what stays is the checked answer, whose
+    # sentences and [n] markers are the ones the evidence supports (the API returns the same).
     with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
         for piece in stream_answer(question, evidence, chat):
             parts.append(piece)
-            live.update(Text("".join(parts)))
+            live.update(Text("".join(parts), style="dim"))
     result = finish_answer(question, evidence, "".join(parts))
-    console.print(Text(result.text))
+    console.print(result.text, soft_wrap=True, markup=False, highlight=False)
     if result.evidence:
         console.print("\n[bold]Sources[/]")
         for n, ev in enumerate(result.evidence, start=1):
-            console.print(f"  [{n}] {ev.citation.label()}  [dim]{ev.text[:90]}[/]")
+            if result.answered and f"[{n}]" not in result.text:
+                continue  # shown to the model, not cited
+            c = ev.citation
+            span = f"–{format_timestamp(c.t1)}" if c.t0 is not None and c.t1 is not None and c.t1 - c.t0 >= 1 else ""
+            line = Text(f"  [{n}] {c.label()}{span}  ")
+            line.append(" ".join(ev.text.split())[:90], style="dim")
+            console.print(line, soft_wrap=True)
 
 
 @eval_app.command("retrieval")

@@ -76,7 +76,8 @@ def ui_command(
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
     host, port = host or settings.ui_host, port or settings.ui_port
-    env = {**os.environ, "ARGUS_UI_API_URL": url, "ARGUS_UI_API_KEY": settings.ui_api_key}
+    env = {**os.environ, "ARGUS_UI_API_URL": url, "ARGUS_UI_API_KEY": settings.ui_api_key,
+           **({"ARGUS_UI_MEDIA_URL": settings.ui_media_url} if settings.ui_media_url else {})}
     console.print(f"Argus UI on http://{host}:{port} (API {url})")
     try:
         subprocess.run(streamlit_command(host, port), env=env, check=False)

@@ -9,6 +9,10 @@ Stage progress flows back as `StageEvent`s.
   so each worker gets `settings.threads // N` threads (at least one). A worker that dies
   (a native crash, the OOM killer) fails only the file it held: the pool is rebuilt and
   the other in-flight files run again; a file that takes down two pools is failed.
+  A file still running after `ingest_file_timeout_s` (a hung decoder) is failed and the
+  pool's processes are killed; the other in-flight files run again in a new pool.
+  `isolate=True` (the API) uses a one-process pool even for one worker, so that the
+  timeout can kill what it must: a file in the driver cannot be stopped.
 * engine "ray": each file is a Ray task (`num_cpus=1`). `ray.init(address=...)` joins
   the cluster named by `ARGUS_RAY_ADDRESS`, else a local Ray with N CPUs is started
   (and stopped afterwards). On a cluster, input paths must be visible to every node.
@@ -53,14 +57,15 @@ EventSink = Callable[[StageEvent], None]
 
 
 def run_tasks(tasks: list[FileTask], *, engine: Engine = "local", workers: int = 1,
-              settings: Settings | None = None, on_event: EventSink | None = None) -> Iterator[Outcome]:
+              settings: Settings | None = None, on_event: EventSink | None = None,
+              isolate: bool = False) -> Iterator[Outcome]:
     """Process `tasks`, yielding each outcome as soon as it is ready (not in input order)."""
     settings = settings or get_settings()
     on_event = on_event or (lambda event: None)
     workers = max(1, workers)
     if engine == "ray":
         yield from _run_ray(tasks, workers, settings, on_event)
-    elif workers == 1:
+    elif workers == 1 and not isolate:
         for task in tasks:
             report = _Throttled(on_event, task.job_id)
             yield _run_one(task, report, settings)
@@ -152,6 +157,11 @@ def _run_pool(tasks: list[FileTask], workers: int, settings: Settings, on_event:
                 running[pool.submit(_pool_task, task)] = (task, time.perf_counter())
             done, _ = wait(running, timeout=_POLL_S, return_when=FIRST_COMPLETED)
             _drain(events, on_event)
+            if not done and (late := _overdue(running, settings.ingest_file_timeout_s)):
+                yield from _timed_out(late, running, todo, settings.ingest_file_timeout_s)
+                _kill_pool(pool)
+                pool = None
+                continue
             broken = False
             for future in done:
                 task, started = running.pop(future)
@@ -173,6 +183,35 @@ def _run_pool(tasks: list[FileTask], workers: int, settings: Settings, on_event:
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _overdue(running: dict[Future, tuple[FileTask, float]], timeout_s: float) -> list[Future]:
+    if timeout_s <= 0:
+        return []
+    now = time.perf_counter()
+    return [f for f, (_, started) in running.items() if now - started > timeout_s and not f.done()]
+
+
+def _timed_out(late: list[Future], running: dict[Future, tuple[FileTask, float]], todo: deque,
+               timeout_s: float) -> Iterator[Outcome]:
+    """Fail the overdue files; the pool is killed next, so the other in-flight files go back in the queue."""
+    for future in late:
+        task, started = running.pop(future)
+        error = StageError("timeout", f"processing took longer than ingest_file_timeout_s ({timeout_s:g} s); "
+                                      "the worker was killed")
+        yield Outcome(task, None, error, time.perf_counter() - started)
+    for future, (task, _) in list(running.items()):
+        todo.appendleft(task)
+        running.pop(future)
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=10)
 
 
 def _drain(queue, on_event: EventSink) -> None:

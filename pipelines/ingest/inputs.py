@@ -72,8 +72,11 @@ class Discovery:
 def discover(paths: list[str | Path], *, recursive: bool = False) -> Discovery:
     """Expand `paths` into files. A folder contributes its files (and, with `recursive`,
     its subfolders'); hidden entries are skipped; every folder is entered once, and a
-    symlink that leads back into its own ancestry is reported as a loop, once."""
+    symlink that leads back into its own ancestry is reported as a loop, once. A symlink
+    inside a given folder that resolves outside that folder is refused (a failure that
+    names where it leads), so a folder cannot smuggle in a file from elsewhere."""
     found = Discovery()
+    root = Path("/")
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
     reported_loops: set[tuple[int, int]] = set()
@@ -98,6 +101,9 @@ def discover(paths: list[str | Path], *, recursive: bool = False) -> Discovery:
             if entry.name.startswith("."):
                 continue
             path = Path(entry.path)
+            if entry.is_symlink() and (outside := leaves_root(path, root)) is not None:
+                found.failures.append((str(path), f"refused: the symlink leads outside {root} (to {outside})"))
+                continue
             try:
                 st = os.stat(path)  # follows links
             except OSError as exc:
@@ -130,12 +136,19 @@ def discover(paths: list[str | Path], *, recursive: bool = False) -> Discovery:
             key = (st.st_dev, st.st_ino)
             if key not in seen_dirs:
                 seen_dirs.add(key)
+                root = path.resolve()
                 walk(path, (key,))
         elif path.is_file():
             add_file(path, st, explicit=True)
         else:
             found.failures.append((str(path), "not a regular file or folder"))
     return found
+
+
+def leaves_root(path: Path, root: Path) -> Path | None:
+    """Where `path` really leads, when that is outside `root` (a resolved folder); else None."""
+    real = Path(os.path.realpath(path))
+    return None if real == root or real.is_relative_to(root) else real
 
 
 def _stat_reason(exc: OSError) -> str:

@@ -114,8 +114,11 @@ def ingest(
     engine: Engine | None = None,
     progress: bool | ProgressSink = True,
     settings: Settings | None = None,
+    isolate: bool = False,
 ) -> IngestReport:
-    """Ingest files and folders into the base of `settings.home`; see the module docstring."""
+    """Ingest files and folders into the base of `settings.home`; see the module docstring.
+    `isolate`: process files in worker processes even with one worker, so that
+    `ingest_file_timeout_s` can kill a hung one (the API does this)."""
     settings = settings or get_settings()
     sink: ProgressSink = progress if not isinstance(progress, bool) else (RichProgress() if progress else SilentProgress())
     started = time.perf_counter()
@@ -126,13 +129,32 @@ def ingest(
             run.recover()
             tasks = run.prepare(paths, recursive=recursive)
             run.report.workers = workers or settings.ingest_workers or auto_workers(tasks, settings)
-            run.process(tasks, engine=engine or settings.ingest_engine, workers=run.report.workers)
+            run.process(tasks, engine=engine or settings.ingest_engine, workers=run.report.workers, isolate=isolate)
             run.report.index_version = run.writer.publish()
         finally:
             sink.end()
             catalog.close()
     run.report.seconds = time.perf_counter() - started
     return run.report
+
+
+def remove_upload(settings: Settings, path: Path) -> bool:
+    """Delete `path` if it lies in the uploads folder (and its batch folder once empty)."""
+    uploads = settings.uploads_dir.resolve()
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    if not resolved.is_relative_to(uploads) or resolved == uploads:
+        return False
+    resolved.unlink(missing_ok=True)
+    batch = resolved.parent
+    if batch != uploads and batch.is_relative_to(uploads):
+        try:
+            batch.rmdir()  # only when empty: other files of the batch may still be sources
+        except OSError:
+            pass
+    return True
 
 
 @contextmanager
@@ -168,6 +190,9 @@ class _Run:
         self._stages: dict[int, str] = {}
         self._last_job_write: dict[int, float] = {}
         self._last_publish = time.monotonic()
+        # Jobs with their outcome written: a worker's stage events can arrive after the outcome
+        # (they travel on their own queue) and must not set such a job back to "running".
+        self._finished: set[int] = set()
 
     def recover(self) -> None:
         """Undo what an interrupted run left: unindexed sources and orphan keyframe folders."""
@@ -222,17 +247,27 @@ class _Run:
         return self.catalog.create_job(path, run_id=self.run_id)
 
     def _finish_early(self, job_id: int, path: str, status: Status, reason: str, *, stage: str, **fields) -> None:
+        self._finished.add(job_id)
         self.catalog.update_job(job_id, status=status, stage=stage, error=reason,
                                 **({"source_id": fields["source_id"]} if "source_id" in fields else {}))
+        self._drop_upload(path, status)
         self.report.files.append(FileReport(path, status, reason=reason, stage=stage, job_id=job_id, **fields))
         self.sink.finished(job_id, Path(path).name, status)
 
+    def _drop_upload(self, path: str, status: Status) -> None:
+        """An uploaded file that became no source (a duplicate, or failed unless
+        `keep_failed_uploads`) is deleted; files outside the uploads folder are the user's."""
+        if status == "done" or (status == "failed" and self.settings.keep_failed_uploads):
+            return
+        remove_upload(self.settings, Path(path))
+
     # -- processing -----------------------------------------------------------------------
 
-    def process(self, tasks: list[FileTask], *, engine: Engine, workers: int) -> None:
+    def process(self, tasks: list[FileTask], *, engine: Engine, workers: int, isolate: bool = False) -> None:
         if not tasks:
             return
-        for outcome in run_tasks(tasks, engine=engine, workers=workers, settings=self.settings, on_event=self._event):
+        for outcome in run_tasks(tasks, engine=engine, workers=workers, settings=self.settings, on_event=self._event,
+                                 isolate=isolate):
             if outcome.error is not None:
                 self._failed(outcome)
             else:
@@ -242,6 +277,8 @@ class _Run:
                 self._last_publish = time.monotonic()
 
     def _event(self, event: StageEvent) -> None:
+        if event.job_id in self._finished:
+            return
         self.sink.stage(event.job_id, self._names.get(event.job_id, ""), event.stage, event.fraction)
         # The job row follows stage changes, and progress at most once a second.
         now = time.monotonic()
@@ -256,7 +293,9 @@ class _Run:
         assert error is not None
         log.info("failed: %s (%s: %s)%s", task.path, error.stage, error.reason,
                  f"\n{error.detail}" if error.detail else "")
+        self._finished.add(task.job_id)
         self.catalog.update_job(task.job_id, status="failed", stage=error.stage, error=error.reason)
+        self._drop_upload(task.path, "failed")
         self.report.files.append(FileReport(task.path, "failed", type=task.type.value, reason=error.reason,
                                             stage=error.stage, job_id=task.job_id, seconds=outcome.seconds))
         self.sink.finished(task.job_id, Path(task.path).name, "failed")
@@ -267,6 +306,7 @@ class _Run:
         self._event(StageEvent(outcome.task.job_id, "store", 0.0))
         self._store_thumbnails(record)
         source_id = self.catalog.add_source(record, job_id=outcome.task.job_id)
+        self._finished.add(outcome.task.job_id)
         self.writer.add_source(source_id)
         s = record.source
         log.info("done: %s (source #%d, %d segments, %d keyframes, %d chunks, %.1f s)", outcome.task.path, source_id,

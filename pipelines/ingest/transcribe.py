@@ -29,6 +29,8 @@ from models.asr import DecodeOptions, SpeechRecognizer, Word, load_recognizer
 from models.vad import SpeechSpan, load_vad
 
 SAMPLE_RATE = 16_000
+SENTENCE_END = re.compile(r"[.!?。！？]['\"”’)]*$")
+MAX_SEGMENT_S = 15.0  # a sentence longer than this is cut at its longest pause
 WINDOW_PAD_S = 0.25  # audio kept around the speech so that Whisper hears word onsets
 PROMPT_CHARS = 200  # the tail of the previous window's text used as the prompt
 LANGUAGE_WINDOWS = 3
@@ -105,7 +107,7 @@ def transcribe(
             progress(done / total_speech)
 
     merged = merge_windows(windows, words_per_window)
-    segments = [_segment(words, language) for words in merged]
+    segments = [_segment(sentence, language) for words in merged for sentence in split_sentences(words)]
     segments = [s for s in segments if s.text]
     return Transcript(language=language if segments else None, segments=segments)
 
@@ -229,6 +231,27 @@ def _drop_repeat_at_cut(before: list[list[Word]], after: list[list[Word]], max_w
                 if n == 0:
                     break
             return
+
+
+def split_sentences(words: list[Word]) -> list[list[Word]]:
+    """One Whisper segment as sentences (a long window's segment can hold four of them).
+
+    A segment is what retrieval cites and what a moment's evidence is built from, so it should
+    say one thing: cut after sentence-final punctuation, and cut a sentence still longer than
+    `MAX_SEGMENT_S` at its longest pause between words."""
+    sentences: list[list[Word]] = [[]]
+    for i, word in enumerate(words):
+        sentences[-1].append(word)
+        if SENTENCE_END.search(word.text.strip()) and i + 1 < len(words):
+            sentences.append([])
+    return [piece for sentence in sentences if sentence for piece in _split_long(sentence)]
+
+
+def _split_long(words: list[Word]) -> list[list[Word]]:
+    if len(words) < 2 or words[-1].end - words[0].start <= MAX_SEGMENT_S:
+        return [words]
+    cut = max(range(1, len(words)), key=lambda i: words[i].start - words[i - 1].end)
+    return _split_long(words[:cut]) + _split_long(words[cut:])
 
 
 def _segment(words: list[Word], language: str) -> Segment:

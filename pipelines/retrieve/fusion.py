@@ -14,6 +14,7 @@ keyframe, a document page). Overlapping moments of one source merge.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,10 @@ Granularity = Literal["source", "moment"]
 FusionRule = Literal["sum", "rrf"]
 RRF_K = 60  # the usual constant: damps the head of each ranking
 MERGE_SLACK_S = 1.0  # moments closer than this merge (a keyframe at t joins the segment around t)
+MAX_MOMENT_S = 20.0  # a moment never grows past this: adjacent sentences must not chain into a whole video
+EVIDENCE_CHARS = 600  # a moment's evidence text: its best-scoring rows, up to this many characters
+NEIGHBOUR_SHARE = 0.5  # a neighbouring row joins the evidence if it scores this share of the best row
+ON_SCREEN = re.compile(r'text: "(.*)"\s*$', re.DOTALL)  # a keyframe's OCR in its searchable text
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,54 @@ class Fused:
         keyframes = [h for h in self.hits if h.keyframe_id is not None]
         return max(keyframes, key=lambda h: h.score).keyframe_id if keyframes else None
 
+    def evidence_hits(self) -> list[Hit]:
+        """The rows whose text is this item's evidence, in reading order.
+
+        A row hit by several channels counts once, its channels' scores summed. Speech, slide
+        text (a keyframe's OCR) and document rows are evidence; a keyframe's tags and objects
+        stand in only where nothing else has text. Timed rows: the strongest one and its
+        neighbours in time, the stronger side first, while a neighbour scores at least
+        `NEIGHBOUR_SHARE` of the strongest and the text fits `EVIDENCE_CHARS`, so the passage
+        reads continuously and its span can be cited. Untimed rows (pages, whole sources):
+        the strongest ones that fit."""
+        scored = _row_scores(self.hits)
+        rows = [r for r in scored if evidence_text(r[1])] or [r for r in scored if r[1].text]
+        if not rows:
+            return []
+        size = {id(h): len(evidence_text(h) or h.text) + 1 for _, h in rows}
+        if all(h.t0 is not None for _, h in rows):
+            rows.sort(key=lambda r: (r[1].t0, r[1].row_id))
+            lo = hi = max(range(len(rows)), key=lambda i: rows[i][0])
+            floor, used = NEIGHBOUR_SHARE * rows[lo][0], size[id(rows[lo][1])]
+            while True:
+                sides = [i for i in (lo - 1, hi + 1) if 0 <= i < len(rows) and rows[i][0] >= floor
+                         and used + size[id(rows[i][1])] <= EVIDENCE_CHARS]
+                if not sides:
+                    break
+                i = max(sides, key=lambda j: rows[j][0])
+                used += size[id(rows[i][1])]
+                lo, hi = min(lo, i), max(hi, i)
+            return [h for _, h in rows[lo:hi + 1]]
+        chosen, used = [], 0
+        for _, hit in sorted(rows, key=lambda r: -r[0]):
+            if chosen and used + size[id(hit)] > EVIDENCE_CHARS:
+                continue
+            chosen.append(hit)
+            used += size[id(hit)]
+        return sorted(chosen, key=lambda h: (h.t0 if h.t0 is not None else 0.0, h.page or 0, h.row_id))
+
     @property
     def best_text(self) -> str:
-        texts = [h for h in self.hits if h.text and h.kind != "keyframe"] or [h for h in self.hits if h.text]
-        return max(texts, key=lambda h: h.score).text if texts else ""
+        """The evidence text: `evidence_hits()` joined, at most `EVIDENCE_CHARS` long."""
+        return " ".join(evidence_text(h) or " ".join(h.text.split()) for h in self.evidence_hits())[:EVIDENCE_CHARS]
+
+
+def evidence_text(hit: Hit) -> str:
+    """A row's text as evidence: speech and documents as they are, a keyframe by its on-screen text."""
+    if hit.kind != "keyframe":
+        return " ".join(hit.text.split())
+    shown = ON_SCREEN.search(hit.text)
+    return f'On screen: "{" ".join(shown.group(1).split())}"' if shown else ""
 
 
 def normalise(scores: list[float], method: Literal["max", "minmax", "clip"] = "max") -> list[float]:
@@ -90,18 +139,34 @@ def _group_by_source(hits: list[Hit]) -> dict[int, list[Hit]]:
     return groups
 
 
+def _row_scores(hits: list[Hit]) -> list[tuple[float, Hit]]:
+    """Each catalog row once, with the sum of its channels' scores (its strength across channels)."""
+    rows: dict[tuple[str, int], list[Hit]] = defaultdict(list)
+    for h in hits:
+        rows[(h.kind, h.row_id)].append(h)
+    return [(sum(h.score for h in group), max(group, key=lambda h: h.score)) for group in rows.values()]
+
+
 def _group_moments(hits: list[Hit]) -> list[Fused]:
-    """Merge the hits of one source into moments: overlapping spans, or one page."""
+    """Merge the hits of one source into moments: overlapping spans (at most `MAX_MOMENT_S`
+    long, grown around the strongest rows first), or one page."""
     moments: list[Fused] = []
-    timed = sorted((h for h in hits if h.t0 is not None), key=lambda h: (h.t0, h.t1 or h.t0))
-    for h in timed:
-        t1 = h.t1 if h.t1 is not None else h.t0
-        last = moments[-1] if moments else None
-        if last is not None and h.t0 <= (last.t1 or 0) + MERGE_SLACK_S:
-            last.t1 = max(last.t1 or 0, t1)
-            last.hits.append(h)
+    by_row: dict[tuple[str, int], list[Hit]] = defaultdict(list)
+    for h in hits:
+        if h.t0 is not None:
+            by_row[(h.kind, h.row_id)].append(h)
+    strongest_first = sorted(by_row.values(), key=lambda g: (-sum(h.score for h in g), g[0].t0))
+    for group in strongest_first:
+        t0 = group[0].t0
+        t1 = group[0].t1 if group[0].t1 is not None else t0
+        home = next((m for m in moments if t0 <= m.t1 + MERGE_SLACK_S and t1 >= m.t0 - MERGE_SLACK_S
+                     and max(m.t1, t1) - min(m.t0, t0) <= MAX_MOMENT_S), None)
+        if home is None:
+            moments.append(Fused(group[0].source_id, 0.0, {}, list(group), t0=t0, t1=t1))
         else:
-            moments.append(Fused(h.source_id, 0.0, {}, [h], t0=h.t0, t1=t1))
+            home.t0, home.t1 = min(home.t0, t0), max(home.t1, t1)
+            home.hits.extend(group)
+    moments.sort(key=lambda m: m.t0)
     pages: dict[int | None, Fused] = {}
     for h in hits:
         if h.t0 is None and h.kind == "chunk":

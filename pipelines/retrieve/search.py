@@ -258,6 +258,10 @@ class Retriever:
         t0, t1, page = item.t0, item.t1, item.page
         if granularity == "source":  # cite the best hit's moment or page
             t0, t1, page = best.t0, best.t1, best.page
+        elif t0 is not None:  # cite the span whose text is the evidence, not the whole moment
+            window = [h for h in item.evidence_hits() if h.t0 is not None]
+            if window:
+                t0, t1 = min(h.t0 for h in window), max(h.t1 if h.t1 is not None else h.t0 for h in window)
         keyframe_id = item.keyframe_id
         if keyframe_id is None and t0 is not None and source.type == SourceType.video:
             nearest = catalog.nearest_keyframe(source.id, (t0 + (t1 or t0)) / 2)

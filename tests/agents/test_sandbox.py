@@ -2,6 +2,7 @@
 
 Attacks reach forbidden modules through the allowed libraries (`pandas.io.common.os`,
 `numpy.ctypeslib.ctypes`) so that the audit hook, not only the import guard, is tested.
+The jail itself (bubblewrap, real, no mocks) is tested in `test_sandbox_jail.py`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.sandbox import namespaces_available, run_python
+from agents.sandbox import run_python
 from app.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -38,6 +39,7 @@ def test_normal_pandas_matplotlib_snippet_produces_stdout_and_png(settings: Sett
     assert [f.name for f in result.files] == ["sales.png"]
     png = Path(result.files[0].path)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and result.files[0].mime == "image/png"
+    assert result.runner == "bwrap" and "(sandbox: bwrap)" in result.summary()
 
 
 def test_network_is_blocked(settings: Settings) -> None:
@@ -45,8 +47,7 @@ def test_network_is_blocked(settings: Settings) -> None:
     assert not direct.ok and "not allowed" in direct.stderr
     via_pandas = run_python("import pandas as pd\npd.read_csv('http://93.184.216.34/data.csv')\n", settings)
     assert not via_pandas.ok and "network access is not allowed" in via_pandas.stderr
-    if namespaces_available():
-        assert "net-namespace" in via_pandas.isolation
+    assert via_pandas.runner == "bwrap" and "net-namespace" in via_pandas.isolation
 
 
 def test_writes_outside_scratch_are_blocked(settings: Settings, tmp_path: Path) -> None:

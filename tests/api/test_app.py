@@ -136,7 +136,7 @@ async def test_server_paths_are_confined(empty_settings, tmp_path) -> None:
         for path in (str(outside), str(empty_settings.ingest_roots[0] / ".." / "outside.md"), "/etc/passwd",
                      str(empty_settings.ingest_roots[0] / "link.md"), str(empty_settings.home)):
             r = await c.post("/v1/ingest", json={"paths": [path]})
-            assert r.status_code == 400, (path, r.text)
+            assert r.status_code == 403, (path, r.text)
             assert "outside the allowed ingest folders" in problem(r)["detail"]
         r = await c.post("/v1/ingest", json={"paths": "not-a-list"})
         assert r.status_code == 422
@@ -282,6 +282,7 @@ async def test_agent_run_failure_is_an_event(empty_settings) -> None:
         r = await c.get(f"/v1/agent/runs/{run_id}/events")
         assert [k for k, _, _ in sse_events(r.text)] == ["run_start", "error"]
         assert "/secret/path" not in r.text
+        assert "RuntimeError: <path> exploded" in r.text  # the reason surfaces, the server's paths do not
         assert (await c.get(f"/v1/agent/runs/{run_id}")).json()["status"] == "failed"
 
 

@@ -150,3 +150,48 @@ def test_inspect_file_checks_content_not_just_names(tmp_path: Path) -> None:
             inspect_file(tmp_path / name, max_file_mb=1)
     with pytest.raises(InputError, match="unsupported file type '.xyz'"):
         inspect_file(tmp_path / "notes.xyz", max_file_mb=1)
+
+
+@pytest.mark.unit
+def test_symlinks_out_of_a_given_folder_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("the vault code is 7311")
+    (outside / "elsewhere").mkdir()
+    (outside / "elsewhere" / "deep.md").write_text("# deep")
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "own.md").write_text("# own")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "sub" / "also_leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "escape").symlink_to(outside / "elsewhere", target_is_directory=True)
+    (folder / "alias.md").symlink_to(folder / "own.md")  # a link that stays inside is fine
+
+    found = discover([folder], recursive=True)
+    assert [p.name for p in found.files] == ["alias.md"]  # own.md is the same file, reached once
+    refused = {Path(p).name: reason for p, reason in found.failures}
+    assert set(refused) == {"leak.txt", "also_leak.txt", "escape"}
+    assert refused["leak.txt"] == f"refused: the symlink leads outside {folder} (to {outside / 'secret.txt'})"
+
+
+@pytest.mark.integration
+def test_cli_says_so_per_refused_link_and_goes_on(argus_home: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("the vault code is 7311")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write_markdown(folder / "good.md")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+
+    result = CliRunner().invoke(app, ["ingest", str(folder)], env={"COLUMNS": "400"})
+    line = next(line for line in result.output.splitlines() if "leak.txt" in line)
+    assert "refused: the symlink leads outside" in line and "1 ingested, 0 skipped, 1 failed" in result.output
+    catalog = open_catalog()
+    assert [s.name for s in catalog.list_sources()] == ["good.md"]
+    assert not any("7311" in c.text for c in catalog.chunks(catalog.list_sources()[0].id))
+    catalog.close()

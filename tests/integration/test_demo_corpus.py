@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -33,14 +32,6 @@ MAX_ENGLISH_WER = 0.35
 # espeak-ng's Mandarin is much harder: about 60 % CER on the tea video, against 97-99 %
 # for an unrelated Chinese text of the same length.
 MAX_CHINESE_CER = 0.8
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> tuple[Path, DemoManifest, float]:
-    out = tmp_path_factory.mktemp("demo_corpus")
-    start = time.monotonic()
-    manifest = build_demo_corpus(out, progress=False)
-    return out, manifest, time.monotonic() - start
 
 
 @pytest.fixture(scope="module")

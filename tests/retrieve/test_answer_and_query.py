@@ -6,7 +6,7 @@ import pytest
 
 from app.settings import Settings
 from app.types import Citation, Evidence, SourceType
-from pipelines.retrieve.answer import NOT_FOUND, cited_numbers, finish_answer, resolve_markers
+from pipelines.retrieve.answer import NOT_FOUND, NOT_FOUND_ZH, cited_numbers, finish_answer, resolve_markers
 from pipelines.retrieve.search import MAX_QUERY_CHARS, QueryError, Retriever, clean_query
 
 pytestmark = pytest.mark.unit
@@ -63,8 +63,31 @@ def test_answer_without_relevant_evidence_says_so() -> None:
     assert not result.answered and result.text == NOT_FOUND and result.evidence == []
 
 
-def test_a_declining_reply_is_not_an_answer_but_shows_the_closest_passage() -> None:
-    result = finish_answer("q", [_ev(1), _ev(2)], "The evidence does not answer this question.")
-    assert not result.answered
-    assert result.text.endswith('[1]: "evidence 1"') and [e.text for e in result.evidence] == ["evidence 1"]
-    assert finish_answer("q", [_ev(1)], "It is blue [1].").answered
+def _said(n: int, text: str, score: float = 0.9) -> Evidence:
+    return _ev(n, score).model_copy(update={"text": text})
+
+
+def test_a_declining_reply_shows_the_closest_passage_only_when_it_is_about_the_question() -> None:
+    on_topic = [_said(1, "Brew coffee with water between 92 and 96 degrees."), _said(2, "Tea is old.")]
+    result = finish_answer("What water temperature is best for coffee?", on_topic,
+                           "The evidence does not answer this question.")
+    assert not result.answered and result.text.startswith(NOT_FOUND)
+    assert result.text.endswith('[1]: "Brew coffee with water between 92 and 96 degrees."')
+    assert [e.citation.source for e in result.evidence] == ["v1.mp4"]
+    off_topic = finish_answer("Who won the 1998 world cup?", on_topic, "The evidence does not answer this question.")
+    assert off_topic.text == NOT_FOUND and off_topic.evidence == []
+
+
+def test_answers_keep_only_supported_sentences_each_citing_its_support() -> None:
+    evidence = [_said(1, "A good espresso has crema."), _said(2, "The water should be between 92 and 96 degrees.")]
+    q = "What water temperature is best for coffee?"
+    result = finish_answer(q, evidence, "Based on the evidence, the best water temperature is 92 to 96 degrees [1].")
+    assert result.answered and result.text == "Based on the evidence, the best water temperature is 92 to 96 degrees [2]."
+    made_up = finish_answer("Who won the 1998 world cup?", evidence, "France won it in Paris [1].")
+    assert not made_up.answered and made_up.text == NOT_FOUND
+    mixed = finish_answer(q, evidence, "It is 92 to 96 degrees. Boil it for ten minutes first [2].")
+    assert mixed.text == "It is 92 to 96 degrees [2]." and mixed.answered
+
+
+def test_the_decline_speaks_the_questions_language() -> None:
+    assert finish_answer("长城有多长？", [_ev(1, score=0.05)], "").text == NOT_FOUND_ZH

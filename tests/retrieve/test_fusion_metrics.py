@@ -93,3 +93,34 @@ def test_moments_merge_overlaps_and_keep_keyframes_and_pages() -> None:
 
 def test_empty_input_gives_empty_ranking() -> None:
     assert fuse([], granularity="moment") == [] and fuse([], rule="rrf") == []
+
+
+def _segment(channel: str, row: int, score: float, t0: float, t1: float, text: str) -> Hit:
+    return Hit(channel, "segment", row_id=row, source_id=1, score=score, t0=t0, t1=t1, text=text)
+
+
+def test_adjacent_sentences_do_not_chain_into_one_long_moment() -> None:
+    # Ten back-to-back 5-s sentences, all hit: before, they merged into one 0-50 s moment.
+    hits = [_segment("dense", row, 0.3 + row / 100, row * 5.0, row * 5.0 + 5.0, f"s{row}") for row in range(10)]
+    moments = fuse(hits, granularity="moment")
+    assert len(moments) >= 3
+    assert all(m.t1 - m.t0 <= 20.0 for m in moments)
+    assert sorted(h.row_id for m in moments for h in m.hits) == list(range(10))  # every hit kept once
+
+
+def test_a_moments_evidence_holds_its_strongest_sentence_in_reading_order() -> None:
+    slide = Hit("visual", "keyframe", row_id=9, source_id=1, score=0.9, t0=4.5, t1=4.5, keyframe_id=9,
+                text='tags: web site; text: "Water at 92 to 96 °C"')
+    hits = [
+        _segment("dense", 0, 0.3, 0.0, 2.0, "Hello."),  # too weak beside the best row
+        _segment("dense", 1, 0.8, 2.0, 4.0, "Welcome to this guide."),
+        slide,
+        _segment("dense", 2, 0.5, 5.0, 9.0, "The water should be between 92 and 96 degrees."),
+        _segment("keyword", 2, 1.0, 5.0, 9.0, "The water should be between 92 and 96 degrees."),
+        _segment("dense", 3, 0.9, 9.0, 12.0, "x" * 700),  # strong but too long for the budget
+    ]
+    moment = fuse(hits, granularity="moment")[0]
+    assert (moment.t0, moment.t1) == (0.0, 12.0)
+    assert [h.row_id for h in moment.evidence_hits()] == [1, 9, 2]  # contiguous around the strongest row
+    assert moment.best_text == ('Welcome to this guide. On screen: "Water at 92 to 96 °C" '
+                                "The water should be between 92 and 96 degrees.")

@@ -30,9 +30,12 @@ def page(base_api: str, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def empty_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The real API on an empty base of its own (uploads and deletes happen here), the UI pointed at it."""
+    """The real API on an empty base of its own (uploads and deletes happen here), the UI pointed at it.
+    Files are processed in the API's process (no per-file timeout): AppTest replaces `__main__`
+    with its page script, which a spawned ingest worker would run again."""
     from app.api import create_app
 
-    with LiveServer(create_app(make_settings(tmp_path / "home")), free_port()) as server:
+    settings = make_settings(tmp_path / "home", ingest_file_timeout_s=0)
+    with LiveServer(create_app(settings), free_port()) as server:
         point_ui_at(monkeypatch, server.url)
         yield server.url

@@ -58,7 +58,8 @@ def test_agent_team_with_plan_review_and_trace(page, llm_engine) -> None:
     assert at.session_state["pending_review"] is None
     reply = at.session_state["messages"][-1]
     # The base's fact (tests/api_base.py: the lens is polished every Tuesday at dawn), cited.
-    assert reply["mode"] == "agents" and "tuesday" in reply["text"].lower() and "[1]" in reply["text"], reply["text"]
+    assert reply.get("mode") == "agents" and "tuesday" in reply["text"].lower() and "[1]" in reply["text"], \
+        (reply["text"], reply.get("trace", [])[-3:])
     kinds = [e["kind"] for e in reply["trace"]]
     assert kinds[0] == "run_start" and "plan" in kinds and "interrupt" in kinds and kinds[-1] == "report"
     trace = next(e for e in at.expander if e.label == "Agent trace")

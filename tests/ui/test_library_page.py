@@ -50,7 +50,7 @@ def test_upload_ingest_and_delete(empty_api) -> None:
     notes = b"# Bee notes\n\nThe hive on the hill has nine frames of capped honey.\n"
     at.file_uploader(key="upload-files").set_value(("bees.md", notes, "text/markdown")).run()
     at.button(key="ingest").click().run()
-    assert not at.exception and not at.error
+    assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.get("progress"), "the progress bar"
     assert "1 done" in at.success[0].value
     assert list(at.dataframe[0].value["name"]) == ["bees.md"]

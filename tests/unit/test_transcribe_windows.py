@@ -166,3 +166,19 @@ def test_a_window_heard_to_its_end_is_decoded_once() -> None:
     found, _ = decode_window(recognizer, np.zeros(16_000 * 30, np.float32), Window(10.0, 21.0, 10.0),
                              DecodeOptions(language="en", beam_size=2))
     assert recognizer.prompts == [None] and len(found) == 2
+
+
+def _words(spec: list[tuple[float, float, str]]) -> list[Word]:
+    return [Word(t0, t1, text, 0.9) for t0, t1, text in spec]
+
+
+def test_a_long_segment_is_cut_into_sentences_and_long_sentences_at_their_longest_pause() -> None:
+    from pipelines.ingest.transcribe import split_sentences
+
+    words = _words([(21.5, 22.0, " The"), (22.0, 26.5, " water is 92 to 96 degrees."),
+                    (27.0, 28.0, " Grind"), (28.0, 30.0, " the beans!"), (30.5, 31.0, " 你好。")])
+    texts = ["".join(w.text for w in s).strip() for s in split_sentences(words)]
+    assert texts == ["The water is 92 to 96 degrees.", "Grind the beans!", "你好。"]
+    rambling = _words([(0, 5, " a"), (5, 10, " b"), (13, 18, " c"), (18, 20, " d")])  # 20 s, no full stop
+    assert [[w.text for w in s] for s in split_sentences(rambling)] == [[" a", " b"], [" c", " d"]]
+    assert split_sentences([]) == []
