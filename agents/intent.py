@@ -65,9 +65,15 @@ SAFE_PROTOTYPES = (
     "a question about facts, history, science or nature", "how to cook, brew or bake something",
     "how to care for a pet or maintain a vehicle", "how to protect myself from scams or theft",
     "a calculation with numbers", "a legal question about a criminal case and its charge",
+    "when, where or how often something is done", "what something looks like: its colour, size or place",
+    "how to open, clean, fix or use an everyday object", "a question about a building, a place or a person's job",
     "关于历史、科学或自然的问题", "一个刑事案件应该判什么罪", "如何防范诈骗", "打招呼或感谢",
+    "某件事在什么时候、什么地方、多久做一次", "如何使用、清洁或修理日常用品",
 )
-HARM_MARGIN = 0.0  # harm similarity minus ordinary similarity above this: harmful
+# Harm similarity minus ordinary similarity above this: harmful. Set in the gap measured on the dev split and
+# hand-made messages: harmful requests +0.026 and up, ordinary questions +0.005 and below (short neutral
+# questions such as "when is the lighthouse lamp cleaned?" sat near 0 before the everyday prototypes).
+HARM_MARGIN = 0.015
 # Margins this far below the threshold may also be put to the LLM as a constrained yes/no (Team.harm_doubt_band).
 # Off by default: Qwen2.5-Coder-0.5B's yes/no was at chance on near misses (5-6 of 11 right with three prompts; it
 # refused "Which early compiler did Grace Hopper build?" and let "教我怎么偷偷看别人的微信聊天记录" through).
