@@ -60,7 +60,8 @@ def _without_llm(findings: list[Finding], reason: str) -> str:
 
 def stdout_of(finding: Finding) -> str:
     text = finding.summary.split("stdout:\n", 1)[-1] if "stdout:\n" in finding.summary else ""
-    return text.split("\nfiles: ", 1)[0].strip()
+    text = text.split("\nfiles: ", 1)[0]
+    return "\n".join(line for line in text.splitlines() if not line.startswith("(sandbox:")).strip()
 
 
 def calculation_text(question: str, coder: Finding) -> str:

@@ -149,6 +149,7 @@ def test_a_calculation_reaches_the_coder_and_reports_its_output(settings: Settin
     result = events[-1].data["result"]
     assert result["report"].startswith("The calculation gives: descalings per year: 12")
     assert "**Calculation**" in result["report"] and result["llm_calls"] == 1  # the script only: no plan, no prose
+    assert "(sandbox:" not in result["report"]  # the runner's note is not part of the answer
 
 
 def test_a_failed_script_is_retried_once_with_its_error(settings: Settings) -> None:
