@@ -48,7 +48,7 @@ def test_agent_team_with_plan_review_and_trace(page, llm_engine) -> None:
     at = page("chat", timeout=900).run()
     at.toggle(key="use_agents").set_value(True).run()
     at.toggle(key="review_plan").set_value(True).run()
-    ask(at, "When is the lighthouse lamp cleaned?")  # the coordinator routes it to research
+    ask(at, "When is the lighthouse lamp cleaned?")  # a lookup: under plan review it gets a one-step plan
     pending = at.session_state["pending_review"] if "pending_review" in at.session_state else None
     assert pending and pending["plan"]["steps"], at.session_state["messages"][-1]  # paused for the plan review
     assert at.button(key="plan-accept") and at.button(key="plan-edit")
