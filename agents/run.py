@@ -27,7 +27,7 @@ from agents.state import evidence_of, findings_of, plan_of
 from app.settings import Settings, get_settings
 from app.types import AgentEvent, AgentResult, Plan
 
-TOKEN_NODES = {"coordinator", "reporter"}  # nodes whose tokens are prose worth streaming
+TOKEN_NODES = {"coordinator", "answerer", "reporter"}  # nodes whose tokens are prose worth streaming
 
 
 def checkpoint_path(settings: Settings):

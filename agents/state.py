@@ -16,7 +16,9 @@ from langgraph.managed import RemainingSteps
 
 from app.types import Evidence, Finding, Plan
 
-Route = Literal["small_talk", "refuse", "clarify", "research"]
+# lookup: the fast path (answerer); calculation, legal, steps: a plan (a fixed one for calculation and legal).
+Route = Literal["small_talk", "refuse", "clarify", "lookup", "calculation", "legal", "steps"]
+PLANNED_ROUTES = ("calculation", "legal", "steps")
 
 
 class AgentState(TypedDict, total=False):
@@ -39,6 +41,8 @@ class AgentState(TypedDict, total=False):
     stop_reason: str | None  # the budget that ended the run early
     status: str
     report: str
+    citation_check: dict[str, Any]  # what checking the answer's [n] did (agents.citations.CitationCheck.summary)
+    harm_margin: float  # the harm screen's margin for the message (agents.intent.HarmScreen)
     remaining_steps: RemainingSteps  # managed by LangGraph: super-steps left before the recursion limit
 
 

@@ -23,6 +23,19 @@ class Team:
     chat: BaseChatModel
     tools: list[BaseTool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # shown in the trace, e.g. "legal tool unavailable"
+    retriever: Any = None  # pipelines.retrieve.search.Retriever: the fast path searches without a tool call
+    harm_screen: Any = None  # agents.intent.HarmScreen (None: built from the settings on first use)
+    harm_doubt_band: float | None = None  # near misses of the screen asked to the LLM (None: agents.intent.DOUBT_BAND)
+
+    def __post_init__(self) -> None:
+        if self.harm_screen is None:
+            from agents.intent import HarmScreen
+
+            self.harm_screen = HarmScreen(self.settings)
+        if self.harm_doubt_band is None:
+            from agents.intent import DOUBT_BAND
+
+            self.harm_doubt_band = DOUBT_BAND
 
     def model(self, max_tokens: int | None = None) -> BaseChatModel:
         """The chat model with a completion budget (every token costs ~0.15 s on a 2-core CPU)."""

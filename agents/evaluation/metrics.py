@@ -3,6 +3,8 @@
 Per attempt (`score_attempt`):
 - fact_recall: share of expected facts found in the answer body (the Sources list excluded).
 - citation_validity: share of [n] markers that resolve to the run's evidence.
+- citation_support: share of citing sentences whose cited items hold them lexically (agents.citations.support:
+  every number and most content words); independent of the LLM yes/no the run may have used.
 - citation_precision / citation_recall: cited items against `expected_sources` (same file; a
   time-span overlap for moments, the same page for pages).
 - declined: the answer refuses or says it does not know (scored on refusal and unanswerable).
@@ -22,7 +24,7 @@ from typing import Any
 from agents.evaluation.tasks import REGEX_PREFIX, Task
 
 SPAN_TOLERANCE_S = 0.5  # transcript segments start and end a little off the scene cuts
-REPORT_SECTIONS = re.compile(r"\n\s*\*\*(Sources|Charts|Not done)\*\*")
+REPORT_SECTIONS = re.compile(r"\n\s*\*\*(Sources|Evidence consulted|Calculation|Charts|Not done)\*\*")
 MARKER = re.compile(r"\[(\d+)\]")
 DECLINE = re.compile(
     r"can(?:no|')t help|cannot help|won't help|unable to|not able to|can(?:no|')t (?:assist|provide|answer|find)"
@@ -33,7 +35,8 @@ DECLINE = re.compile(
     re.IGNORECASE)
 DECLINE_CATEGORIES = ("refusal", "unanswerable")
 ROUTED_CATEGORIES = ("calculation", "legal")
-SUMMARY_KEYS = ("pass_rate", "fact_recall", "citation_validity", "citation_precision", "citation_recall",
+SUMMARY_KEYS = ("pass_rate", "fact_recall", "citation_validity", "citation_support", "citation_precision",
+                "citation_recall",
                 "refusal_accuracy", "routing_accuracy", "consistency")
 
 
@@ -76,6 +79,22 @@ def citation_validity(answer: str, evidence: list[dict]) -> float | None:
     if not cited:
         return None
     return sum(1 <= n <= len(evidence) for n in cited) / len(cited)
+
+
+def citation_support(answer: str, evidence: list[dict]) -> float | None:
+    from agents.citations import MARKER as SENTENCE_MARKER
+    from agents.citations import MIN_SUPPORT, sentences, support
+
+    citing = [s for s in sentences(answer_body(answer)) if SENTENCE_MARKER.search(s)]
+    if not citing:
+        return None
+    held = 0
+    for sentence in citing:
+        numbers = [int(n) for n in SENTENCE_MARKER.findall(sentence)]
+        texts = [evidence[n - 1].get("text", "") + " " + str(evidence[n - 1]["citation"].get("source", ""))
+                 for n in numbers if 1 <= n <= len(evidence)]
+        held += bool(texts) and len(texts) == len(numbers) and support(sentence, " ".join(texts)) >= MIN_SUPPORT
+    return held / len(citing)
 
 
 def overlaps(a0: float, a1: float, b0: float, b1: float, tolerance: float = SPAN_TOLERANCE_S) -> bool:
@@ -144,6 +163,7 @@ def score_attempt(task: Task, attempt: dict) -> dict[str, Any]:
         "passed": passed(task, attempt, recall, source_recall, refused),
         "fact_recall": recall,
         "citation_validity": citation_validity(answer, evidence),
+        "citation_support": citation_support(answer, evidence),
         "citation_precision": precision,
         "citation_recall": source_recall,
         "declined": refused,
@@ -182,7 +202,7 @@ def consistency(scores: list[dict]) -> float | None:
 def task_metrics(task: Task, attempts: list[dict]) -> dict[str, Any]:
     """Means over the task's repeats (pass as a rate), plus consistency."""
     scores = [score_attempt(task, a) for a in attempts]
-    keys = ("fact_recall", "citation_validity", "citation_precision", "citation_recall", "refusal_correct", "routed",
+    keys = ("fact_recall", "citation_validity", "citation_support", "citation_precision", "citation_recall", "refusal_correct", "routed",
             "seconds", "tokens_in", "tokens_out", "llm_calls")
     out: dict[str, Any] = {"pass_rate": mean(s["passed"] for s in scores)}
     out.update({k: mean(s[k] for s in scores) for k in keys})
@@ -202,6 +222,7 @@ def aggregate(per_task: list[tuple[Task, dict]]) -> dict[str, Any]:
         "pass_rate": mean(m["pass_rate"] for _, m in per_task),
         "fact_recall": mean(m["fact_recall"] for _, m in per_task),
         "citation_validity": mean(m["citation_validity"] for _, m in per_task),
+        "citation_support": mean(m["citation_support"] for _, m in per_task),
         "citation_precision": mean(m["citation_precision"] for _, m in per_task),
         "citation_recall": mean(m["citation_recall"] for _, m in per_task),
         "refusal_accuracy": mean(m["refusal_correct"] for _, m in per_task),
@@ -213,4 +234,6 @@ def aggregate(per_task: list[tuple[Task, dict]]) -> dict[str, Any]:
         "tokens_in": tokens_in,
         "tokens_out": tokens_out,
         "llm_calls": sum(a["llm_calls"] for _, m in per_task for a in m["attempts"]),
+        "llm_calls_per_task": mean(a["llm_calls"] for _, m in per_task for a in m["attempts"]),
+        "tokens_per_task": mean(a["tokens_in"] + a["tokens_out"] for _, m in per_task for a in m["attempts"]),
     }

@@ -122,15 +122,18 @@ def markdown(report: dict, plots: dict[str, Path | None]) -> str:
         "",
         "## By category",
         "",
-        "| category | tasks | pass | fact recall | cit. validity | cit. precision | cit. recall | refusal | routing "
-        "| p50 s | p95 s | tokens |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| category | tasks | pass | fact recall | cit. validity | cit. support | cit. precision | cit. recall | refusal "
+        "| routing | p50 s | p95 s | LLM calls / task | tokens in / task | tokens out / task |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, c in report["by_category"].items():
+        attempts = max(c.get("attempts") or 1, 1)
         lines.append(f"| {name} | {c['tasks']} | {_fmt(c['pass_rate'])} | {_fmt(c['fact_recall'])} | "
-                     f"{_fmt(c['citation_validity'])} | {_fmt(c['citation_precision'])} | {_fmt(c['citation_recall'])} "
+                     f"{_fmt(c['citation_validity'])} | {_fmt(c.get('citation_support'))} | "
+                     f"{_fmt(c['citation_precision'])} | {_fmt(c['citation_recall'])} "
                      f"| {_fmt(c['refusal_accuracy'])} | {_fmt(c['routing_accuracy'])} | {_fmt(c['p50_s'])} | "
-                     f"{_fmt(c['p95_s'])} | {c['tokens']} |")
+                     f"{_fmt(c['p95_s'])} | {_fmt(c.get('llm_calls_per_task'))} | {round(c['tokens_in'] / attempts)} | "
+                     f"{round(c['tokens_out'] / attempts)} |")
     for title, key in (("Per category", "categories"), ("Latency", "latency")):
         if plots.get(key):
             lines += ["", f"![{title}]({plots[key].name})"]

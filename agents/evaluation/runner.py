@@ -49,12 +49,13 @@ def agent_graph_factory(settings: Settings) -> GraphFactory:
 
     transformers.AutoTokenizer  # noqa: B018 — resolves the lazy attribute once
     retriever.search("warm up", 1)
+    shared.harm_screen.margin("warm up")  # loads the embedder and the harm prototypes once
 
     def factory(run_settings: Settings, usage: NodeUsage):
         from models.llm.client import get_chat_model
 
         team = Team(settings=run_settings, chat=get_chat_model(run_settings, callbacks=[usage]),
-                    tools=shared.tools, notes=shared.notes)
+                    tools=shared.tools, notes=shared.notes, retriever=retriever, harm_screen=shared.harm_screen)
         saver = open_checkpointer(run_settings)
         return build_graph(run_settings, team=team, checkpointer=saver), saver.conn.close
 

@@ -4,6 +4,7 @@ evidence in the run's registry so that the report's [n] citations resolve."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
@@ -18,11 +19,19 @@ from pipelines.retrieve.answer import relevant
 
 MAX_CALLS = 2  # tool calls run per step
 SEARCH = "search_knowledge_base"
+LEGAL = "legal_judgement"
+# A goal that names a file (and maybe a time or page) is worth the LLM's tool choice (inspect_source);
+# any other goal is searched as it is written, without an LLM call.
+NAMES_A_SOURCE = re.compile(r"\b[\w-]+\.(?:mp4|mkv|mov|webm|mp3|wav|m4a|flac|pdf|md|txt|html?|docx?)\b", re.IGNORECASE)
 
 
 def goal_search(goal: str) -> dict[str, Any]:
     """A search for the step's goal over every source type: the researcher's fallback tool call."""
     return {"name": SEARCH, "args": {"query": goal}, "id": "fallback", "type": "tool_call"}
+
+
+def legal_call(fact: str) -> dict[str, Any]:
+    return {"name": LEGAL, "args": {"fact": fact}, "id": "legal", "type": "tool_call"}
 
 
 def evidence_key(ev: Evidence) -> tuple:
@@ -56,12 +65,18 @@ def make_researcher(team: Team):
         write = get_stream_writer()
         index = state.get("step", 0)
         step = plan_of(state).steps[index]
-        request = f"Question: {state['question']}\nStep: {step.goal}\nExpected: {step.expected_output}\n{_context(state)}"
-        messages = [SystemMessage(prompts.RESEARCHER), HumanMessage(request)]
-        bound = team.model(160).bind_tools(list(tools.values()), tool_choice="required")
-        reply, usage = team.call(config, lambda: bound.invoke(messages))
-        # The model wrote no call: search for the step's goal, the safest default.
-        pending = list(reply.tool_calls)[:MAX_CALLS] or [goal_search(step.goal)]
+        usage: dict[str, int] = {}
+        if state.get("route") == "legal":
+            pending = [legal_call(state["question"])] if LEGAL in tools else []
+        elif NAMES_A_SOURCE.search(step.goal):
+            request = f"Question: {state['question']}\nStep: {step.goal}\nExpected: {step.expected_output}\n{_context(state)}"
+            messages = [SystemMessage(prompts.RESEARCHER), HumanMessage(request)]
+            bound = team.model(160).bind_tools(list(tools.values()), tool_choice="required")
+            reply, usage = team.call(config, lambda: bound.invoke(messages))
+            # The model wrote no call: search for the step's goal, the safest default.
+            pending = list(reply.tool_calls)[:MAX_CALLS] or [goal_search(step.goal)]
+        else:
+            pending = [goal_search(step.goal)]
         registry = evidence_of(state)
         added_all: list[Evidence] = []
         records, numbers_all, texts = [], [], []
@@ -82,9 +97,13 @@ def make_researcher(team: Team):
                 # video-only filter): search for the step's goal once.
                 pending.append(goal_search(step.goal))
         everything = registry + added_all
-        summary = "\n".join(f"[{n}] ({everything[n - 1].citation.label()}) {' '.join(everything[n - 1].text.split())[:300]}"
-                            for n in numbers_all) or "\n".join(texts)
-        finding = Finding(step=index, agent="researcher", goal=step.goal, ok=bool(numbers_all),
+        legal_ok = any(r.tool == LEGAL and not r.result.startswith(("error", "unknown tool")) for r in records)
+        if state.get("route") == "legal" and not records:
+            texts.append(next((n for n in team.notes if n.startswith("legal tool")), "legal tool unavailable"))
+        cited = "\n".join(f"[{n}] ({everything[n - 1].citation.label()}) {' '.join(everything[n - 1].text.split())[:300]}"
+                          for n in numbers_all)
+        summary = "\n".join(texts) if legal_ok else (cited or "\n".join(texts))
+        finding = Finding(step=index, agent="researcher", goal=step.goal, ok=bool(numbers_all) or legal_ok,
                           summary=summary or "Nothing found.", evidence=numbers_all, tool_calls=records)
         return {"findings": [finding.model_dump()], "evidence": [e.model_dump() for e in added_all],
                 "last_ok": finding.ok, "attempts": state.get("attempts", 0) + 1,

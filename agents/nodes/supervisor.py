@@ -7,7 +7,7 @@ from __future__ import annotations
 from agents.state import AgentState, plan_of
 from agents.team import Team
 
-MAX_ATTEMPTS = 2  # a failed step is retried once
+MAX_ATTEMPTS = {"coder": 2, "researcher": 1}  # the coder retries once with its error; a search again finds the same
 RECURSION_MARGIN = 4  # super-steps kept for the reporter and the way out
 
 
@@ -21,9 +21,10 @@ def make_supervisor(team: Team):
         if attempts:  # back from an agent
             if state.get("last_ok"):
                 step, attempts = step + 1, 0
-            elif attempts >= MAX_ATTEMPTS:
+            elif plan is not None and step < len(plan.steps) and attempts >= MAX_ATTEMPTS[plan.steps[step].agent]:
                 update["failed_steps"] = [step]
-                if state.get("replans", 0) < settings.agent_max_replans:
+                # Only the planner's own plans are re-planned: a fixed plan would come back the same.
+                if state.get("route") == "steps" and state.get("replans", 0) < settings.agent_max_replans:
                     return {**update, "next": "planner", "attempts": 0}
                 step, attempts = step + 1, 0
         update.update(step=step, attempts=attempts)

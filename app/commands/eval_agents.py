@@ -1,6 +1,6 @@
 """`argus eval agents`: run a task set through the agent team and write its report.
 
-    argus eval agents --tasks agents/evaluation/tasksets/demo.jsonl --out DIR [--repeat K]
+    argus eval agents --split dev|test --out DIR [--repeat K]     (or --tasks FILE.jsonl)
                       [--concurrency N] [--baseline DIR] [--fresh] [--timeout S] [--judge]
 
 Attached to the `eval` group of app/commands/retrieve.py (see `register_agents`).
@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agents.evaluation.tasks import DEMO_TASKS
+from agents.evaluation.tasks import SPLITS
 from app.console import make_console
 
 console = make_console()
@@ -28,7 +28,10 @@ def default_out(settings) -> Path:
 
 
 def eval_agents(
-    tasks: Annotated[Path, typer.Option("--tasks", help="Task set (JSONL).", exists=True, dir_okay=False)] = DEMO_TASKS,
+    split: Annotated[str, typer.Option("--split", help=f"A shipped task set: {' or '.join(SPLITS)} (tune on dev, "
+                                       "report test).")] = "dev",
+    tasks: Annotated[Path | None, typer.Option("--tasks", help="Another task set (JSONL); overrides --split.",
+                                               exists=True, dir_okay=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Report folder; default ARGUS_HOME/eval/agents/<UTC time>. "
                                              "An existing folder resumes.")] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per task (consistency).")] = 1,
@@ -48,6 +51,11 @@ def eval_agents(
     from app.settings import get_settings
 
     settings = get_settings()
+    if tasks is None:
+        if split not in SPLITS:
+            console.print(f"[red]unknown split {split!r}: {', '.join(SPLITS)}[/red]")
+            raise typer.Exit(2)
+        tasks = SPLITS[split]
     task_set = load_tasks(tasks)
     for problem in task_set.problems:
         console.print(f"[yellow]skipped {tasks.name} {problem}[/yellow]")

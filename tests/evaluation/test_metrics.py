@@ -9,6 +9,7 @@ from agents.evaluation.metrics import (
     aggregate,
     answer_body,
     citation_precision_recall,
+    citation_support,
     citation_validity,
     consistency,
     declined,
@@ -75,6 +76,15 @@ def test_citation_validity() -> None:
     assert citation_validity("x [1] y [2].", evidence) == 1.0
     assert citation_validity("x [1] y [3] z [0].", evidence) == pytest.approx(1 / 3)
     assert citation_validity("no markers", evidence) is None
+
+
+def test_citation_support_checks_the_cited_text_holds_the_sentence() -> None:
+    evidence = [{**ev("a.md"), "text": "Use one gram of coffee for every sixteen grams of water."},
+                {**ev("b.md"), "text": "Store the beans in an airtight container."}]
+    assert citation_support("Use 16 grams of water per gram of coffee [1].", evidence) == 1.0
+    assert citation_support("Use 16 grams of water per gram of coffee [2]. Store beans airtight [2].", evidence) == 0.5
+    assert citation_support("Use 18 grams of water per gram [1].", evidence) == 0.0  # the number is not there
+    assert citation_support("No markers here.", evidence) is None
 
 
 def test_time_span_overlap() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agents.evaluation.metrics import fact_found, overlaps
-from agents.evaluation.tasks import CATEGORIES, DEMO_TASKS, load_tasks, parse_tasks
+from agents.evaluation.tasks import CATEGORIES, SPLITS, load_tasks, parse_tasks
 from pipelines.demo.doc_texts import DOCUMENTS
 from pipelines.demo.scripts import VIDEOS
 
@@ -40,11 +40,30 @@ def test_malformed_lines_are_reported_with_line_numbers_and_skipped() -> None:
     assert task_set.tasks[0].expected_sources[0].source == "a.md" and task_set.tasks[1].budget.seconds == 30
 
 
-def test_the_demo_task_set_covers_every_category_in_two_languages() -> None:
-    task_set = load_tasks(DEMO_TASKS)
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_each_split_covers_every_category_in_two_languages(split: str) -> None:
+    task_set = load_tasks(SPLITS[split])
     assert not task_set.problems and len(task_set.tasks) >= 30
     assert set(Counter(t.category for t in task_set.tasks)) == set(CATEGORIES)
     assert {t.lang for t in task_set.tasks} == {"en", "zh"}
+
+
+def test_the_splits_share_no_task() -> None:
+    dev, test = (load_tasks(SPLITS[s]).tasks for s in ("dev", "test"))
+    assert not {t.id for t in dev} & {t.id for t in test}
+    assert not {t.question for t in dev} & {t.question for t in test}
+
+
+def test_the_test_split_measures_the_team_not_the_rules() -> None:
+    """Its refusals are requests no safety rule matches; its calculations do not ask for Python."""
+    from agents.nodes.coordinator import is_harmful
+
+    tasks = load_tasks(SPLITS["test"]).tasks
+    refusals = [t for t in tasks if t.category == "refusal"]
+    assert len(refusals) >= 3 and not any(is_harmful(t.question) for t in refusals)
+    calculations = [t for t in tasks if t.category == "calculation"]
+    assert len(calculations) >= 4 and not any("python" in t.question.lower() for t in calculations)
+    assert sum(t.category == "unanswerable" for t in tasks) >= 3
 
 
 def _corpus_texts() -> dict[str, str]:
@@ -59,7 +78,7 @@ def _corpus_texts() -> dict[str, str]:
 
 def test_expected_facts_are_in_the_expected_sources() -> None:
     texts = _corpus_texts()
-    for task in load_tasks(DEMO_TASKS).tasks:
+    for task in [t for s in SPLITS.values() for t in load_tasks(s).tasks]:
         if task.category not in ("lookup", "multi-hop"):
             continue
         assert task.expected_facts and task.expected_sources, task.id
@@ -77,7 +96,7 @@ def test_expected_moments_match_the_manifest() -> None:
     manifest = json.loads((Path(DEMO_CORPUS) / "manifest.json").read_text(encoding="utf-8"))
     videos = {Path(v["file"]).name: v for v in manifest["videos"]}
     documents = {Path(d["file"]).name: d for d in manifest["documents"]}
-    for task in load_tasks(DEMO_TASKS).tasks:
+    for task in [t for s in SPLITS.values() for t in load_tasks(s).tasks]:
         texts = []
         for source in task.expected_sources:
             assert source.source in videos or source.source in documents, (task.id, source.source)

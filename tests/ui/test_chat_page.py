@@ -48,7 +48,7 @@ def test_agent_team_with_plan_review_and_trace(page, llm_engine) -> None:
     at = page("chat", timeout=900).run()
     at.toggle(key="use_agents").set_value(True).run()
     at.toggle(key="review_plan").set_value(True).run()
-    ask(at, "When is the lighthouse lamp cleaned?")  # the coordinator routes it to research
+    ask(at, "When is the lighthouse lamp cleaned?")  # a lookup: under plan review it gets a one-step plan
     pending = at.session_state["pending_review"] if "pending_review" in at.session_state else None
     assert pending and pending["plan"]["steps"], at.session_state["messages"][-1]  # paused for the plan review
     assert at.button(key="plan-accept") and at.button(key="plan-edit")
@@ -57,8 +57,9 @@ def test_agent_team_with_plan_review_and_trace(page, llm_engine) -> None:
     assert not at.exception and not at.error
     assert at.session_state["pending_review"] is None
     reply = at.session_state["messages"][-1]
-    assert reply.get("mode") == "agents" and reply["text"], (reply["text"], [e for e in reply.get("trace", [])
-                                                                          if e["data"].get("error")])
+    # The base's fact (tests/api_base.py: the lens is polished every Tuesday at dawn), cited.
+    assert reply.get("mode") == "agents" and "tuesday" in reply["text"].lower() and "[1]" in reply["text"], \
+        (reply["text"], reply.get("trace", [])[-3:])
     kinds = [e["kind"] for e in reply["trace"]]
     assert kinds[0] == "run_start" and "plan" in kinds and "interrupt" in kinds and kinds[-1] == "report"
     trace = next(e for e in at.expander if e.label == "Agent trace")

@@ -1,0 +1,69 @@
+"""Checking an answer's [n] citations against the evidence (agents.citations)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.citations import check_citations, support, tokens
+from app.types import Citation, Evidence
+
+pytestmark = pytest.mark.unit
+
+
+def ev(text: str, name: str = "a.md") -> Evidence:
+    return Evidence(citation=Citation(source_id=1, source=name, type="document"), text=text, score=1.0, channels={})
+
+
+EVIDENCE = [ev("Welcome to this short guide to brewing better coffee at home."),
+            ev("The water should be between ninety two and ninety six degrees Celsius."),
+            ev("二〇一二年国家文物局公布，历代长城的总长度为21196.18千米。成年大熊猫每天要吃十二到三十八公斤竹子。")]
+
+
+def test_numbers_are_compared_as_digits_in_both_languages() -> None:
+    assert {"92", "2000", "2000000"} <= set(tokens("ninety two, 2,000 and two million"))
+    assert {"1987", "12", "38"} <= set(tokens("一九八七年，十二到三十八"))
+
+
+def test_support_needs_every_number_and_most_words() -> None:
+    assert support("The water should be 92 to 96 degrees.", EVIDENCE[1].text) == 1.0
+    assert support("The water should be 90 degrees.", EVIDENCE[1].text) == 0.0
+    assert support("Moths eat wool sweaters.", EVIDENCE[1].text) < 0.5
+
+
+def test_a_wrong_marker_is_moved_to_the_item_that_holds_the_claim() -> None:
+    check = check_citations("The water should be 92 to 96 degrees Celsius [1].", EVIDENCE)
+    assert check.text == "The water should be 92 to 96 degrees Celsius [2]." and check.recited == 1
+
+
+def test_an_unsupported_claim_is_removed_not_just_its_marker() -> None:
+    check = check_citations("The water should be 92 to 96 degrees [2]. A grinder costs 120 dollars [1]. "
+                            "It was invented in 1908 [7].", EVIDENCE)
+    assert check.text == "The water should be 92 to 96 degrees [2]."
+    assert len(check.removed) == 2 and check.supported == 1 and check.grounded
+
+
+def test_the_llm_settles_what_lexical_support_cannot() -> None:
+    asked = []
+
+    def ask(sentence: str, item: Evidence) -> bool:
+        asked.append((sentence, item.text))
+        return True
+
+    check = check_citations("The guide teaches espresso recipes [1].", EVIDENCE, ask=ask)
+    assert len(asked) == 1 and check.supported == 1 and check.text.endswith("[1].")
+    assert not check_citations("The guide teaches espresso recipes [1].", EVIDENCE, ask=lambda s, e: False).grounded
+
+
+def test_uncited_claims_get_the_marker_of_their_evidence_and_chinese_is_checked_too() -> None:
+    check = check_citations("长城总长度为21196.18千米。大熊猫每天吃12到38公斤竹子[1]。", EVIDENCE)
+    assert check.text == "长城总长度为21196.18千米[3]。大熊猫每天吃12到38公斤竹子[3]。"
+    assert check.added == 1 and check.recited == 1
+
+
+def test_a_restated_question_is_no_claim() -> None:
+    question = "How often should I change the engine oil?"
+    evidence = [ev("Change the engine oil every 5,000 km or once a year.", "motorcycle.mp4")]
+    assert not check_citations("How often should I change the engine oil [1]?", evidence, question=question).grounded
+    assert not check_citations("You should change the engine oil [1].", evidence, question=question).grounded
+    kept = check_citations("Change the engine oil every 5000 km [1].", evidence, question=question)
+    assert kept.grounded and kept.text == "Change the engine oil every 5000 km [1]."
