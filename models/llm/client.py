@@ -1,9 +1,9 @@
 """One chat-model interface for all of Argus.
 
 `get_chat_model()` returns a LangChain chat model: by default an OpenAI-API client of
-the vLLM engine (started on demand, see `server.py`), or of `llm_base_url`; with
-`llm_backend = "inprocess"` the transformers fallback of `inprocess.py`. On top of the
-plain OpenAI client it
+the local engine (llama.cpp's `llama-server`, or vLLM; started on demand, see
+`server.py`), or of `llm_base_url`; with `llm_backend = "inprocess"` the transformers
+fallback of `inprocess.py`. On top of the plain OpenAI client it
 
 - checks prompt + max_tokens against the context window before sending
   (`PromptTooLong`; or, with `trim=True`, drops the oldest turns);
@@ -13,7 +13,13 @@ plain OpenAI client it
   `tool_choice="required"` or a tool's name makes the server parse them itself).
 
 `structured(chat, Schema)` and `choose(chat, prompt, choices)` constrain decoding on
-the server (vLLM structured outputs), so the reply is valid by construction.
+the server, so the reply is valid by construction: a JSON-schema `response_format`
+(both engines honour it), and for a choice vLLM's `structured_outputs.choice` or
+llama.cpp's GBNF `grammar`. A JSON-schema `response_format` is sent as a plain request
+field (not through the OpenAI SDK's parse path, which raises its own
+`LengthFinishReasonError` on a length cut), so a reply cut off at `max_tokens` comes
+back as text with `finish_reason="length"` and `structured()` reports it as
+`StructuredOutputError`.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
+import openai
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     BaseCallbackHandler,
@@ -40,6 +47,7 @@ from app.settings import Settings, get_settings
 from models.llm.budget import PromptTooLong, fit_messages, tokenizer_for
 from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
 from models.llm.server import EngineInfo, ensure_running, local_root
+from models.llm.server_tokens import server_tokenizer_ref
 from models.llm.usage import USAGE
 
 __all__ = [
@@ -91,6 +99,25 @@ class ArgusChatOpenAI(ChatOpenAI):
     max_model_len: int = 4096
     tokenizer_path: str | None = None  # the served model's tokenizer; None: the server checks the window
     trim: bool = False  # drop the oldest turns instead of raising PromptTooLong
+    engine_backend: str = ""  # "llamacpp", "vllm", ...: which request form choose() sends
+
+    @staticmethod
+    def _plain_response_format(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A dict `response_format` moved into the request body.
+
+        LangChain sends any `response_format` through the OpenAI SDK's parse path, which
+        raises `LengthFinishReasonError` when the reply is cut off at max_tokens (and
+        that exception cannot be copied or pickled: its constructor is keyword-only,
+        so LangGraph and multiprocessing turn it into a TypeError). As a plain body
+        field the server constrains decoding the same way, and a cut-off reply comes
+        back with finish_reason "length", which `structured()` reports.
+        """
+        fmt = kwargs.get("response_format")
+        if not isinstance(fmt, dict):
+            return kwargs
+        rest = {k: v for k, v in kwargs.items() if k != "response_format"}
+        rest["extra_body"] = {**(kwargs.get("extra_body") or {}), "response_format": fmt}
+        return rest
 
     def _fit(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[BaseMessage]:
         if not self.tokenizer_path:
@@ -111,19 +138,29 @@ class ArgusChatOpenAI(ChatOpenAI):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         messages = self._fit(messages, kwargs)
-        return self._clean(super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs), kwargs)
+        try:
+            result = super()._generate(messages, stop=stop, run_manager=run_manager,
+                                       **self._plain_response_format(kwargs))
+        except openai.LengthFinishReasonError as exc:  # a pydantic response_format still takes the parse path
+            raise _length_cut(exc) from None
+        return self._clean(result, kwargs)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         messages = self._fit(messages, kwargs)
-        result = await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        try:
+            result = await super()._agenerate(messages, stop=stop, run_manager=run_manager,
+                                              **self._plain_response_format(kwargs))
+        except openai.LengthFinishReasonError as exc:
+            raise _length_cut(exc) from None
         return self._clean(result, kwargs)
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         messages = self._fit(messages, kwargs)
         stripper = ThinkStripper()
-        for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+        for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
+                                     **self._plain_response_format(kwargs)):
             yield _strip_chunk(chunk, stripper)
         if rest := stripper.flush():
             yield ChatGenerationChunk(message=_text_chunk(rest))
@@ -133,10 +170,18 @@ class ArgusChatOpenAI(ChatOpenAI):
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
         messages = self._fit(messages, kwargs)
         stripper = ThinkStripper()
-        async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
+        async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager,
+                                            **self._plain_response_format(kwargs)):
             yield _strip_chunk(chunk, stripper)
         if rest := stripper.flush():
             yield ChatGenerationChunk(message=_text_chunk(rest))
+
+
+def _length_cut(exc: openai.LengthFinishReasonError) -> StructuredOutputError:
+    usage = getattr(exc.completion, "usage", None)
+    used = f" after {usage.completion_tokens} tokens" if usage else ""
+    return StructuredOutputError(f"the structured reply was cut off at max_tokens{used}; "
+                                 "raise max_tokens or simplify the schema")
 
 
 def _text_chunk(text: str) -> Any:
@@ -165,7 +210,7 @@ def get_chat_model(
 ) -> BaseChatModel:
     """The chat model Argus uses everywhere (greedy: temperature 0 unless given).
 
-    `start`: make sure the engine serves first (starts the local vLLM server on demand;
+    `start`: make sure the engine serves first (starts the local engine on demand;
     a configured `llm_base_url` is only health-checked). `trim`: drop the oldest turns
     when a prompt does not fit, instead of raising `PromptTooLong`. Other keywords
     (temperature, max_tokens, streaming, ...) go to the model.
@@ -181,37 +226,56 @@ def get_chat_model(
         info = ensure_running(settings)
     else:
         base_url = settings.llm_base_url.rstrip("/") if settings.llm_base_url else f"{local_root(settings)}/v1"
-        info = EngineInfo(base_url=base_url, model=settings.llm_model)
+        info = EngineInfo(base_url=base_url, model=settings.llm_model,
+                          backend="" if settings.llm_base_url else settings.llm_backend)
+    timeout = llm_timeout(settings)
     params: dict[str, Any] = {
         "temperature": 0.0,
         "max_tokens": settings.llm_max_tokens,
         "max_retries": 1,
+        "timeout": timeout,
         "stream_usage": True,  # token counts for streamed calls too
-        "use_responses_api": False,  # vLLM and most compatible servers speak Chat Completions
+        "use_responses_api": False,  # the engines and most compatible servers speak Chat Completions
     }
     params.update(kw)
     if not settings.llm_base_url:
         # Loopback traffic must never go through a proxy from the environment.
-        params.setdefault("http_client", httpx.Client(trust_env=False, timeout=None))
-        params.setdefault("http_async_client", httpx.AsyncClient(trust_env=False, timeout=None))
+        params.setdefault("http_client", httpx.Client(trust_env=False, timeout=timeout))
+        params.setdefault("http_async_client", httpx.AsyncClient(trust_env=False, timeout=timeout))
     return ArgusChatOpenAI(
         base_url=info.base_url,
         api_key=settings.llm_api_key,
         model=info.model,
         max_model_len=info.max_model_len or settings.engine_max_model_len,
-        tokenizer_path=_tokenizer_path(settings),
+        tokenizer_path=_tokenizer_path(settings, info),
         trim=trim,
+        engine_backend=info.backend,
         callbacks=all_callbacks,
         **params,
     )
 
 
-def _tokenizer_path(settings: Settings) -> str | None:
-    """The chat LLM's tokenizer, when this machine has the model (always, for the local engine)."""
-    from models.registry import ModelUnavailable, get_registry
+def llm_timeout(settings: Settings) -> httpx.Timeout:
+    """Connect and read limits of every LLM request: a dead server fails fast, a slow prompt is waited for."""
+    return httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
 
+
+def _tokenizer_path(settings: Settings, info: EngineInfo) -> str | None:
+    """What counts prompt tokens with the served model's own tokenizer and chat template.
+
+    llama.cpp counts them itself (`/v1/chat/completions/input_tokens`, the GGUF's
+    tokenizer and template: exact for any GGUF it serves); for vLLM it is the Hugging
+    Face folder of the chat LLM, when this machine has it (always, for the local engine).
+    """
+    if info.backend == "llamacpp":
+        return server_tokenizer_ref(info.base_url, settings.llm_api_key)
+    from models.registry import ModelUnavailable, chat_roles, get_registry
+
+    role = "chat_llm" if settings.chat_model else chat_roles(settings)[1]
     try:
-        return str(get_registry(settings).resolve("chat_llm"))
+        if not role:
+            raise ModelUnavailable(settings.llm_chat_model, "no Hugging Face tokenizer folder")
+        return str(get_registry(settings).resolve(role))
     except ModelUnavailable:
         if settings.llm_base_url:
             return None  # a remote model we do not hold: the server checks the window
@@ -222,7 +286,7 @@ def _tokenizer_path(settings: Settings) -> str | None:
 
 
 def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAI `response_format` that makes vLLM decode only JSON valid for `schema`."""
+    """The OpenAI `response_format` that makes the server decode only JSON valid for `schema`."""
     return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
 
 
@@ -240,9 +304,9 @@ def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
                instructions: bool = True) -> Runnable[LanguageModelInput, SchemaT]:
     """A runnable that returns a validated `schema` instance for a prompt.
 
-    The server constrains decoding to the schema (vLLM structured outputs via
-    `response_format`), so the reply parses unless it was cut off at max_tokens, which
-    raises `StructuredOutputError` at once. `retries` only matters for backends
+    The server constrains decoding to the schema (a JSON-schema `response_format`,
+    which vLLM and llama.cpp both honour), so the reply parses unless it was cut off at
+    max_tokens, which raises `StructuredOutputError` at once. `retries` only matters for backends
     without constrained decoding: the validation error is shown to the model and it
     answers again. `instructions` adds the schema to the system prompt.
     """
@@ -291,14 +355,22 @@ def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
 
 def choose(chat: BaseChatModel, prompt: LanguageModelInput, choices: Sequence[str],
            config: RunnableConfig | None = None) -> str:
-    """Exactly one of `choices`, decoded under a choice constraint (vLLM `structured_outputs.choice`)."""
+    """Exactly one of `choices`, decoded under a choice constraint.
+
+    llama.cpp gets a GBNF grammar whose only sentences are the choices; vLLM (and
+    servers of unknown kind) `structured_outputs.choice`.
+    """
     options = list(dict.fromkeys(choices))
     if not options:
         raise ValueError("choose() needs at least one choice")
+    if getattr(chat, "engine_backend", "") == "llamacpp":
+        constraint: dict[str, Any] = {"grammar": choice_grammar(options)}
+    else:
+        constraint = {"structured_outputs": {"choice": options}}
     reply = chat.invoke(
         to_messages(prompt),
         config=config,
-        extra_body={"structured_outputs": {"choice": options}},
+        extra_body=constraint,
         max_tokens=_choice_budget(chat, options),
     )
     text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content)).strip()
@@ -306,6 +378,15 @@ def choose(chat: BaseChatModel, prompt: LanguageModelInput, choices: Sequence[st
         return text
     raise StructuredOutputError(f"the reply {text[:200]!r} is none of {options} "
                                 "(does the server support structured outputs?)")
+
+
+def choice_grammar(options: Sequence[str]) -> str:
+    """A GBNF grammar (llama.cpp) that accepts exactly one of `options`."""
+    def literal(text: str) -> str:
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        return f'"{escaped}"'
+
+    return "root ::= " + " | ".join(literal(o) for o in options)
 
 
 def _choice_budget(chat: BaseChatModel, options: list[str]) -> int:

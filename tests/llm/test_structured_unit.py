@@ -56,3 +56,96 @@ def test_choose_accepts_only_a_choice() -> None:
     assert choose(scripted(AIMessage("ham")), "Label it.", ["spam", "ham"]) == "ham"
     with pytest.raises(StructuredOutputError, match="none of"):
         choose(scripted(AIMessage("maybe")), "Label it.", ["spam", "ham"])
+
+
+def test_choice_grammar_accepts_exactly_the_choices() -> None:
+    from models.llm.client import choice_grammar
+
+    assert choice_grammar(["yes", "no"]) == 'root ::= "yes" | "no"'
+    assert choice_grammar(['say "hi"', "a\\b\nc"]) == 'root ::= "say \\"hi\\"" | "a\\\\b\\nc"'
+
+
+# ---------------------------------------------------------------- the OpenAI client on a scripted HTTP server
+
+def _fake_openai_server(reply: str, finish_reason: str, seen: list[dict]):
+    """An httpx transport that answers chat completions like an OpenAI server (unit tests only)."""
+    import json
+
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        return httpx.Response(200, json={
+            "id": "fake", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": finish_reason,
+                         "message": {"role": "assistant", "content": reply}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        })
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def _chat_on(http_client, **kw):
+    from models.llm.client import ArgusChatOpenAI
+
+    return ArgusChatOpenAI(base_url="http://fake/v1", api_key="x", model="m", http_client=http_client,
+                           max_retries=0, use_responses_api=False, **kw)
+
+
+def test_a_length_cut_structured_reply_raises_structured_output_error_not_a_type_error() -> None:
+    """A json_schema response_format goes as a body field, so the SDK's parse path (and its
+    LengthFinishReasonError, whose keyword-only constructor cannot be copied or pickled) is never taken."""
+    import copy
+    import pickle
+
+    seen: list[dict] = []
+    chat = _chat_on(_fake_openai_server('{"label": "sp', "length", seen))
+    with pytest.raises(StructuredOutputError, match="cut off at max_tokens") as err:
+        structured(chat, Label).invoke("x")
+    assert seen[0]["response_format"]["type"] == "json_schema"  # still constrained on the server
+    assert seen[0]["response_format"]["json_schema"]["schema"]["properties"]["label"]["enum"] == ["spam", "ham"]
+    pickle.loads(pickle.dumps(err.value))  # survives LangGraph checkpoints and process pools
+    copy.deepcopy(err.value)
+
+
+def test_the_sdk_length_error_itself_is_what_broke() -> None:
+    """Why: openai's LengthFinishReasonError cannot be re-created from its args (the reported TypeError)."""
+    import pickle
+
+    import openai
+    from openai.types.chat import ChatCompletion
+
+    completion = ChatCompletion.model_validate({
+        "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": "{"}}]})
+    with pytest.raises(TypeError, match="positional argument"):
+        pickle.loads(pickle.dumps(openai.LengthFinishReasonError(completion=completion)))
+
+
+def test_a_pydantic_response_format_cut_off_is_reported_as_structured_output_error() -> None:
+    seen: list[dict] = []
+    chat = _chat_on(_fake_openai_server('{"label": "sp', "length", seen))
+    with pytest.raises(StructuredOutputError, match="cut off"):
+        chat.invoke("x", response_format=Label)  # LangChain's parse path: the SDK raises, the client translates
+
+
+def test_choose_sends_a_grammar_to_llamacpp_and_a_choice_to_vllm() -> None:
+    seen: list[dict] = []
+    assert choose(_chat_on(_fake_openai_server("ham", "stop", seen), engine_backend="llamacpp"),
+                  "Label it.", ["spam", "ham"]) == "ham"
+    assert seen[-1]["grammar"] == 'root ::= "spam" | "ham"' and "structured_outputs" not in seen[-1]
+    assert choose(_chat_on(_fake_openai_server("spam", "stop", seen), engine_backend="vllm"),
+                  "Label it.", ["spam", "ham"]) == "spam"
+    assert seen[-1]["structured_outputs"] == {"choice": ["spam", "ham"]} and "grammar" not in seen[-1]
+
+
+def test_every_llm_request_has_a_connect_and_read_timeout(tmp_path) -> None:
+    from app.settings import Settings
+    from models.llm.client import get_chat_model
+
+    s = Settings(home=tmp_path, llm_connect_timeout_s=3, llm_read_timeout_s=77, engine_port=9131)
+    chat = get_chat_model(s, start=False)
+    for client in (chat.http_client, chat.http_async_client):
+        assert client.timeout.connect == 3 and client.timeout.read == 77
+    assert chat.request_timeout.connect == 3 and chat.request_timeout.read == 77
