@@ -81,7 +81,9 @@ class Settings(BaseSettings):
                                          "of the slots (--cache-ram; its default, 8 GiB, would let RSS grow that far).")
     engine_llamacpp_server: str = Field("", description="llama.cpp: the llama-server binary; empty: the one "
                                         "scripts/setup.sh built into the virtual environment.")
-    engine_dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    engine_dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
+        "auto", description="vLLM weights dtype; auto: the model's on a GPU, on a CPU bfloat16 where it has "
+        "AVX-512-BF16/AMX and float32 elsewhere (AVX2 has no native bf16).")
     engine_max_model_len: int = 4096
     engine_cpu_kvcache_gib: int = Field(2, description="VLLM_CPU_KVCACHE_SPACE on CPU hosts.")
     engine_gpu_memory_utilization: float = 0.9

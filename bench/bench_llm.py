@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--busy", action="store_true", help="also measure one stream with a spinning process beside it")
     parser.add_argument("--port", type=int, default=8021, help="port of the engines this run starts")
     parser.add_argument("--vllm-port", type=int, default=8011, help="a vLLM already serving here is measured as is")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
     args = parser.parse_args()
 
     bandwidth = copy_bandwidth()
@@ -214,7 +215,7 @@ def main() -> None:
         "machine": {"cpu": cpu_model(), "cores": len(usable_cores()), "isa": isa_summary(),
                     "amx": "amx_tile" in cpu_flags(), "copy_bandwidth_gb_s": round(bandwidth / 1e9, 2),
                     "load_avg_1m_start": round(os.getloadavg()[0], 2)},
-        "max_tokens": args.max_tokens, "runs": [],
+        "command": " ".join(["bench/bench_llm.py", *sys.argv[1:]]), "max_tokens": args.max_tokens, "runs": [],
     }
     weights: dict[str, dict[str, int]] = {}
     for engine, model, threads in configurations(args):
@@ -237,10 +238,10 @@ def main() -> None:
         results["runs"].append(row)
         print(json.dumps(row), flush=True)
     results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nwritten to {args.out}")
 
 
 def markdown(r: dict[str, Any]) -> str:

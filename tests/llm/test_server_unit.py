@@ -53,6 +53,19 @@ def test_cpu_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "VLLM_CPU_KVCACHE_SPACE" not in engine_vllm.engine_env(s, "cuda")
 
 
+def test_vllm_dtype_follows_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.llm import cpu
+
+    s = Settings(home=tmp_path)
+    monkeypatch.setattr(engine_vllm, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    assert engine_vllm.engine_dtype(s, "cpu") == "bfloat16"
+    monkeypatch.setattr(engine_vllm, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert engine_vllm.engine_dtype(s, "cpu") == "float32"
+    assert engine_vllm.engine_dtype(s, "cuda") == "auto"
+    assert engine_vllm.engine_dtype(Settings(home=tmp_path, engine_dtype="float32"), "cpu") == "float32"
+    assert cpu.isa_summary(frozenset({"avx2", "fma"})) == "fma avx2"
+
+
 def test_thread_binding_covers_every_usable_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings(home=tmp_path)
     for cores, expected in (({0, 1}, "0-1"), ({3}, "3"), ({0, 1, 2, 5, 7, 8}, "0-2,5,7-8")):
