@@ -119,6 +119,20 @@ class ArgusChatOpenAI(ChatOpenAI):
         rest["extra_body"] = {**(kwargs.get("extra_body") or {}), "response_format": fmt}
         return rest
 
+    def _adapt(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Request options in the form the serving engine honours.
+
+        llama.cpp reads `tool_choice` only as "auto" | "none" | "required" and takes an
+        object naming a function as "auto" (silently: the call is then not forced). A
+        named choice is sent as that one tool with "required", which forces the same call.
+        """
+        choice = kwargs.get("tool_choice")
+        if self.engine_backend != "llamacpp" or not isinstance(choice, dict):
+            return kwargs
+        name = (choice.get("function") or {}).get("name")
+        tools = [t for t in kwargs.get("tools") or [] if (t.get("function") or {}).get("name") == name]
+        return {**kwargs, "tools": tools, "tool_choice": "required"} if tools else kwargs
+
     def _fit(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[BaseMessage]:
         if not self.tokenizer_path:
             return messages
@@ -137,6 +151,7 @@ class ArgusChatOpenAI(ChatOpenAI):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
         try:
             result = super()._generate(messages, stop=stop, run_manager=run_manager,
@@ -147,6 +162,7 @@ class ArgusChatOpenAI(ChatOpenAI):
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
         try:
             result = await super()._agenerate(messages, stop=stop, run_manager=run_manager,
@@ -157,6 +173,7 @@ class ArgusChatOpenAI(ChatOpenAI):
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
         stripper = ThinkStripper()
         for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
@@ -168,6 +185,7 @@ class ArgusChatOpenAI(ChatOpenAI):
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None,
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
         stripper = ThinkStripper()
         async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager,

@@ -149,3 +149,26 @@ def test_every_llm_request_has_a_connect_and_read_timeout(tmp_path) -> None:
     for client in (chat.http_client, chat.http_async_client):
         assert client.timeout.connect == 3 and client.timeout.read == 77
     assert chat.request_timeout.connect == 3 and chat.request_timeout.read == 77
+
+
+def test_a_named_tool_choice_is_forced_as_that_one_tool_on_llamacpp() -> None:
+    """llama.cpp takes a tool_choice object as "auto" (the call is not forced); the client sends the tool alone + required."""
+    from langchain_core.tools import tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        return city
+
+    @tool
+    def get_time(city: str) -> str:
+        """Time in a city."""
+        return city
+
+    seen: list[dict] = []
+    chat = _chat_on(_fake_openai_server("ok", "stop", seen), engine_backend="llamacpp")
+    chat.bind_tools([get_weather, get_time], tool_choice="get_time").invoke("x")
+    assert seen[-1]["tool_choice"] == "required" and [t["function"]["name"] for t in seen[-1]["tools"]] == ["get_time"]
+    chat = _chat_on(_fake_openai_server("ok", "stop", seen), engine_backend="vllm")
+    chat.bind_tools([get_weather, get_time], tool_choice="get_time").invoke("x")
+    assert seen[-1]["tool_choice"]["function"]["name"] == "get_time" and len(seen[-1]["tools"]) == 2
