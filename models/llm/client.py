@@ -12,10 +12,9 @@ fallback of `inprocess.py`. On top of the plain OpenAI client it
   model does that whenever `tool_choice="auto"`; forcing the choice with
   `tool_choice="required"` or a tool's name makes the server parse them itself).
 
-`structured(chat, Schema)` and `choose(chat, prompt, choices)` constrain decoding on
-the server, so the reply is valid by construction: a JSON-schema `response_format`
-(both engines honour it), and for a choice vLLM's `structured_outputs.choice` or
-llama.cpp's GBNF `grammar`. A JSON-schema `response_format` is sent as a plain request
+`structured(chat, Schema)` and `choose(chat, prompt, choices)` (in `constrained.py`,
+re-exported here) constrain decoding on the server, so the reply is valid by
+construction. A JSON-schema `response_format` is sent as a plain request
 field (not through the OpenAI SDK's parse path, which raises its own
 `LengthFinishReasonError` on a length cut), so a reply cut off at `max_tokens` comes
 back as text with `finish_reason="length"` and `structured()` reports it as
@@ -24,9 +23,8 @@ back as text with `finish_reason="length"` and `structured()` reports it as
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import openai
@@ -35,16 +33,21 @@ from langchain_core.callbacks import (
     BaseCallbackHandler,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, convert_to_messages
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_openai import ChatOpenAI
-from pydantic import BaseModel, ValidationError
 
 from app.settings import Settings, get_settings
 from models.llm.budget import PromptTooLong, fit_messages, tokenizer_for
+from models.llm.constrained import (
+    StructuredOutputError,
+    choice_grammar,
+    choose,
+    json_schema_format,
+    structured,
+    to_messages,
+)
 from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
 from models.llm.server import EngineInfo, ensure_running, local_root
 from models.llm.server_tokens import server_tokenizer_ref
@@ -54,26 +57,13 @@ __all__ = [
     "ArgusChatOpenAI",
     "PromptTooLong",
     "StructuredOutputError",
+    "choice_grammar",
     "choose",
     "get_chat_model",
+    "json_schema_format",
     "structured",
     "to_messages",
 ]
-
-SchemaT = TypeVar("SchemaT", bound=BaseModel)
-
-
-class StructuredOutputError(ValueError):
-    """The model's reply did not validate against the requested schema."""
-
-
-def to_messages(value: LanguageModelInput) -> list[BaseMessage]:
-    """A prompt (text, PromptValue or message list) as a list of messages."""
-    if isinstance(value, str):
-        return [HumanMessage(value)]
-    if isinstance(value, PromptValue):
-        return value.to_messages()
-    return convert_to_messages(value)
 
 
 def _tool_names(tools: Sequence[dict[str, Any]] | None) -> list[str]:
@@ -298,119 +288,3 @@ def _tokenizer_path(settings: Settings, info: EngineInfo) -> str | None:
         if settings.llm_base_url:
             return None  # a remote model we do not hold: the server checks the window
         raise
-
-
-# ---------------------------------------------------------------- structured outputs
-
-
-def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAI `response_format` that makes the server decode only JSON valid for `schema`."""
-    return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
-
-
-def _with_schema_instructions(messages: list[BaseMessage], schema: type[BaseModel]) -> list[BaseMessage]:
-    # Decoding is constrained either way; telling the model the schema (field
-    # descriptions, enums) is what makes the values sensible.
-    note = ("Reply with one JSON object that matches this JSON schema, and nothing else:\n"
-            + json.dumps(schema.model_json_schema(), ensure_ascii=False))
-    if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
-        return [SystemMessage(f"{messages[0].content}\n\n{note}"), *messages[1:]]
-    return [SystemMessage(note), *messages]
-
-
-def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
-               instructions: bool = True) -> Runnable[LanguageModelInput, SchemaT]:
-    """A runnable that returns a validated `schema` instance for a prompt.
-
-    The server constrains decoding to the schema (a JSON-schema `response_format`,
-    which vLLM and llama.cpp both honour), so the reply parses unless it was cut off at
-    max_tokens, which raises `StructuredOutputError` at once. `retries` only matters for backends
-    without constrained decoding: the validation error is shown to the model and it
-    answers again. `instructions` adds the schema to the system prompt.
-    """
-    bound = chat.bind(response_format=json_schema_format(schema))
-
-    def prepare(value: LanguageModelInput) -> list[BaseMessage]:
-        messages = to_messages(value)
-        return _with_schema_instructions(messages, schema) if instructions else messages
-
-    def check(reply: BaseMessage, messages: list[BaseMessage], attempt: int) -> SchemaT | list[BaseMessage]:
-        text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content))
-        try:
-            return schema.model_validate_json(text)
-        except ValidationError as exc:
-            finish = (reply.response_metadata or {}).get("finish_reason")
-            if finish == "length":
-                raise StructuredOutputError(
-                    f"the {schema.__name__} reply was cut off at max_tokens ({len(text)} characters); "
-                    "raise max_tokens or simplify the schema") from exc
-            if attempt >= retries:
-                raise StructuredOutputError(f"the reply is not a valid {schema.__name__}: {exc}\nreply: {text[:500]}") from exc
-            return [*messages, reply, HumanMessage(
-                f"That reply is not valid: {exc.errors(include_url=False)}. Answer again with only the JSON object.")]
-
-    # `config` carries the caller's callbacks (usage trackers, tracing) into the model call.
-    def run(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
-        messages = prepare(value)
-        for attempt in range(retries + 1):
-            outcome = check(bound.invoke(messages, config=config), messages, attempt)
-            if isinstance(outcome, BaseModel):
-                return outcome
-            messages = outcome
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    async def arun(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
-        messages = prepare(value)
-        for attempt in range(retries + 1):
-            outcome = check(await bound.ainvoke(messages, config=config), messages, attempt)
-            if isinstance(outcome, BaseModel):
-                return outcome
-            messages = outcome
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    return RunnableLambda(run, afunc=arun, name=f"structured[{schema.__name__}]")
-
-
-def choose(chat: BaseChatModel, prompt: LanguageModelInput, choices: Sequence[str],
-           config: RunnableConfig | None = None) -> str:
-    """Exactly one of `choices`, decoded under a choice constraint.
-
-    llama.cpp gets a GBNF grammar whose only sentences are the choices; vLLM (and
-    servers of unknown kind) `structured_outputs.choice`.
-    """
-    options = list(dict.fromkeys(choices))
-    if not options:
-        raise ValueError("choose() needs at least one choice")
-    if getattr(chat, "engine_backend", "") == "llamacpp":
-        constraint: dict[str, Any] = {"grammar": choice_grammar(options)}
-    else:
-        constraint = {"structured_outputs": {"choice": options}}
-    reply = chat.invoke(
-        to_messages(prompt),
-        config=config,
-        extra_body=constraint,
-        max_tokens=_choice_budget(chat, options),
-    )
-    text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content)).strip()
-    if text in options:
-        return text
-    raise StructuredOutputError(f"the reply {text[:200]!r} is none of {options} "
-                                "(does the server support structured outputs?)")
-
-
-def choice_grammar(options: Sequence[str]) -> str:
-    """A GBNF grammar (llama.cpp) that accepts exactly one of `options`."""
-    def literal(text: str) -> str:
-        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-        return f'"{escaped}"'
-
-    return "root ::= " + " | ".join(literal(o) for o in options)
-
-
-def _choice_budget(chat: BaseChatModel, options: list[str]) -> int:
-    """Enough completion tokens for the longest choice (and no more: the window check uses it)."""
-    path = getattr(chat, "tokenizer_path", None)
-    if not path:
-        return max(len(o) for o in options) + 8  # a token is at least one character
-    tokenizer = tokenizer_for(path)
-    return max(len(tokenizer.encode(o, add_special_tokens=False)) for o in options) + 2

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from llm_engine_fixture import vllm_engine  # noqa: F401  (vLLM's own server, for the tests marked vllm)
 
 from app.settings import Settings
-from llm_engine_fixture import vllm_engine  # noqa: F401  (vLLM's own server, for the tests marked vllm)
 
 
 @pytest.fixture(scope="session")

@@ -72,6 +72,50 @@ def test_thread_binding_covers_every_usable_core(tmp_path: Path, monkeypatch: py
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, c=cores: c)
         assert engine_vllm.cpu_threads_bind(s) == expected
     assert engine_vllm.cpu_threads_bind(Settings(home=tmp_path, engine_cpu_threads="4-5")) == "4-5"
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {2, 3, 4})
+    assert engine_vllm.cpu_threads_bind(Settings(home=tmp_path, engine_threads=2)) == "2-3"
+
+
+def test_llamacpp_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings(home=tmp_path, llm_model="served-name", engine_port=9123, engine_parallel=3,
+                 engine_max_model_len=2048, engine_prompt_cache_mib=64, llm_api_key="secret")
+    args = engine_llamacpp.engine_args(s, "/models/q.gguf", threads=2)
+    assert flag_value(args, "--model") == "/models/q.gguf" and flag_value(args, "--alias") == "served-name"
+    assert flag_value(args, "--host") == "127.0.0.1" and flag_value(args, "--port") == "9123"
+    assert flag_value(args, "--parallel") == "3" and flag_value(args, "--ctx-size") == str(3 * 2048)
+    assert "--no-kv-unified" in args and "--jinja" in args  # per-slot window; the model's own template
+    assert flag_value(args, "--threads") == "2" and flag_value(args, "--threads-batch") == "2"
+    assert flag_value(args, "--cache-ram") == "64" and flag_value(args, "--api-key") == "secret"
+    assert "--api-key" not in engine_llamacpp.engine_args(Settings(home=tmp_path), "/m.gguf", threads=1)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert engine_llamacpp.engine_env(s)["OMP_WAIT_POLICY"] == "PASSIVE"  # spinning threads stall a busy CPU
+
+
+def test_engine_threads_follow_the_usable_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.llm.cpu import engine_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    assert engine_threads(Settings(home=tmp_path)) == 3
+    assert engine_threads(Settings(home=tmp_path, engine_threads=1)) == 1
+
+
+def test_a_missing_llama_server_is_a_clear_error(tmp_path: Path) -> None:
+    s = Settings(home=tmp_path, engine_llamacpp_server=str(tmp_path / "no-llama-server"), engine_port=9130)
+    with pytest.raises(server.EngineError, match="llama-server is not built"):
+        server.start(s)
+
+
+def test_a_chat_model_that_is_not_gguf_is_refused_by_llamacpp(tmp_path: Path) -> None:
+    folder = tmp_path / "hf-folder"
+    folder.mkdir()
+    with pytest.raises(server.EngineError, match="not a .gguf file"):
+        engine_llamacpp.gguf_path(Settings(home=tmp_path, chat_model=str(folder)))
+
+
+def test_the_served_name_follows_the_chat_model(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).llm_model == "qwen2.5-coder-0.5b-instruct"
+    assert Settings(home=tmp_path, llm_chat_model="qwen2.5-coder-1.5b").llm_model == "qwen2.5-coder-1.5b-instruct"
+    assert Settings(home=tmp_path, llm_model="mine").llm_model == "mine"
 
 
 def test_a_model_folder_without_config_fails_at_once(tmp_path: Path) -> None:
