@@ -112,16 +112,22 @@ class ArgusChatOpenAI(ChatOpenAI):
     def _adapt(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Request options in the form the serving engine honours.
 
-        llama.cpp reads `tool_choice` only as "auto" | "none" | "required" and takes an
-        object naming a function as "auto" (silently: the call is then not forced). A
-        named choice is sent as that one tool with "required", which forces the same call.
+        llama.cpp derives its tool-call grammar from the chat template, and for
+        Qwen2.5-Coder's template it finds none: `tool_choice="required"` then constrains
+        nothing (the model wrote a bare JSON call and ran on), and an object naming a
+        function is read as "auto". So a forced choice goes to llama.cpp as a JSON-schema
+        `response_format` that admits exactly one call `{"name", "arguments"}` of the
+        allowed tools (the named one, or any), with the tools still in the prompt;
+        `_clean` turns the reply into the tool call.
         """
-        choice = kwargs.get("tool_choice")
-        if self.engine_backend != "llamacpp" or not isinstance(choice, dict):
+        choice, tools = kwargs.get("tool_choice"), kwargs.get("tools") or []
+        if self.engine_backend != "llamacpp" or not tools or not (choice in ("required", "any")
+                                                                  or isinstance(choice, dict)):
             return kwargs
-        name = (choice.get("function") or {}).get("name")
-        tools = [t for t in kwargs.get("tools") or [] if (t.get("function") or {}).get("name") == name]
-        return {**kwargs, "tools": tools, "tool_choice": "required"} if tools else kwargs
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            tools = [t for t in tools if (t.get("function") or {}).get("name") == name] or tools
+        return {**kwargs, "tools": tools, "tool_choice": "auto", "response_format": tool_call_format(tools)}
 
     def _fit(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[BaseMessage]:
         if not self.tokenizer_path:
@@ -183,6 +189,16 @@ class ArgusChatOpenAI(ChatOpenAI):
             yield _strip_chunk(chunk, stripper)
         if rest := stripper.flush():
             yield ChatGenerationChunk(message=_text_chunk(rest))
+
+
+def tool_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON-schema response_format admitting one call of one of `tools`: {"name": <its name>, "arguments": {...}}."""
+    calls = [{"type": "object", "required": ["name", "arguments"],
+              "properties": {"name": {"const": t["function"]["name"]},
+                             "arguments": t["function"].get("parameters") or {"type": "object"}}}
+             for t in tools if t.get("type") == "function" and "function" in t]
+    schema = calls[0] if len(calls) == 1 else {"anyOf": calls}
+    return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema}}
 
 
 def _length_cut(exc: openai.LengthFinishReasonError) -> StructuredOutputError:

@@ -151,8 +151,8 @@ def test_every_llm_request_has_a_connect_and_read_timeout(tmp_path) -> None:
     assert chat.request_timeout.connect == 3 and chat.request_timeout.read == 77
 
 
-def test_a_named_tool_choice_is_forced_as_that_one_tool_on_llamacpp() -> None:
-    """llama.cpp takes a tool_choice object as "auto" (the call is not forced); the client sends the tool alone + required."""
+def test_a_forced_tool_choice_goes_to_llamacpp_as_a_call_schema() -> None:
+    """llama.cpp finds no tool-call grammar in Qwen2.5's template: the client constrains the call itself."""
     from langchain_core.tools import tool
 
     @tool
@@ -166,9 +166,16 @@ def test_a_named_tool_choice_is_forced_as_that_one_tool_on_llamacpp() -> None:
         return city
 
     seen: list[dict] = []
-    chat = _chat_on(_fake_openai_server("ok", "stop", seen), engine_backend="llamacpp")
-    chat.bind_tools([get_weather, get_time], tool_choice="get_time").invoke("x")
-    assert seen[-1]["tool_choice"] == "required" and [t["function"]["name"] for t in seen[-1]["tools"]] == ["get_time"]
+    chat = _chat_on(_fake_openai_server('{"name": "get_time", "arguments": {"city": "Oslo"}}', "stop", seen),
+                    engine_backend="llamacpp")
+    reply = chat.bind_tools([get_weather, get_time], tool_choice="get_time").invoke("x")
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [("get_time", {"city": "Oslo"})]
+    body = seen[-1]
+    assert body["tool_choice"] == "auto" and [t["function"]["name"] for t in body["tools"]] == ["get_time"]
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["name"] == {"const": "get_time"}
+    chat.bind_tools([get_weather, get_time], tool_choice="required").invoke("x")
+    names = [c["properties"]["name"]["const"] for c in seen[-1]["response_format"]["json_schema"]["schema"]["anyOf"]]
+    assert names == ["get_weather", "get_time"]
     chat = _chat_on(_fake_openai_server("ok", "stop", seen), engine_backend="vllm")
     chat.bind_tools([get_weather, get_time], tool_choice="get_time").invoke("x")
-    assert seen[-1]["tool_choice"]["function"]["name"] == "get_time" and len(seen[-1]["tools"]) == 2
+    assert seen[-1]["tool_choice"]["function"]["name"] == "get_time" and "response_format" not in seen[-1]
