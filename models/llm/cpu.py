@@ -4,7 +4,8 @@ Generation on a CPU is bound by memory bandwidth, and on a shared machine by the
 other work leaves free: with spinning OpenMP threads, two threads on a busy 2-core
 machine generated 14-20x slower than one. The engine therefore takes its thread count
 from the cores this process may actually run on (`os.sched_getaffinity`, which honours
-cgroup/taskset limits), unless `engine_threads` says otherwise.
+cgroup/taskset limits), leaving one to the rest of Argus, unless `engine_threads` says
+otherwise.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ def usable_cores() -> list[int]:
 
 
 def engine_threads(settings: Settings) -> int:
-    """Threads for the engine: `engine_threads`, or every core this process may use (0 = auto)."""
-    return settings.engine_threads or len(usable_cores())
+    """Threads for the engine: `engine_threads`, else (0 = auto) one fewer than the usable cores.
+
+    One core is left to the rest of Argus (retrieval, the API, ingestion): on a busy
+    2-core machine one thread generated 11.0 tokens/s and prefilled 29 tokens/s where
+    two threads managed 7.7 and 17 (bench/bench_llm.py, docs/engine.md).
+    """
+    return settings.engine_threads or max(1, len(usable_cores()) - 1)
 
 
 def core_list(cores: list[int]) -> str:

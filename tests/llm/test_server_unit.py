@@ -95,8 +95,10 @@ def test_engine_threads_follow_the_usable_cores(tmp_path: Path, monkeypatch: pyt
     from models.llm.cpu import engine_threads
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
-    assert engine_threads(Settings(home=tmp_path)) == 3
-    assert engine_threads(Settings(home=tmp_path, engine_threads=1)) == 1
+    assert engine_threads(Settings(home=tmp_path)) == 2  # one core left to the rest of Argus
+    assert engine_threads(Settings(home=tmp_path, engine_threads=3)) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {5})
+    assert engine_threads(Settings(home=tmp_path)) == 1
 
 
 def test_a_missing_llama_server_is_a_clear_error(tmp_path: Path) -> None:
