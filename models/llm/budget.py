@@ -1,9 +1,11 @@
 """Prompt + completion must fit the context window: check it before sending.
 
-vLLM rejects a request whose prompt tokens plus `max_tokens` exceed `max_model_len`
+A server rejects a request whose prompt tokens plus `max_tokens` exceed its window
 (after the round trip, with an error that names neither the caller nor the fix).
-Argus counts the prompt itself, with the served model's tokenizer and chat template
-(tool definitions included, since Qwen's template writes them into the prompt), and
+Argus counts the prompt first, with the served model's tokenizer and chat template
+(tool definitions included, since Qwen's template writes them into the prompt): the
+llama.cpp server counts for it (`server_tokens.py`), for vLLM the Hugging Face
+tokenizer of the served folder does. It then
 either raises `PromptTooLong` or, when the caller allows it, drops the oldest
 conversation turns until the request fits.
 """
@@ -39,7 +41,7 @@ def load_tokenizer(path: str) -> Any:
 
 
 def default_tokenizer_path() -> str:
-    """The chat LLM's folder (the same weights the local engine serves)."""
+    """The chat LLM's Hugging Face folder (the 0.5B conversion vLLM serves)."""
     from models.registry import resolve
 
     return str(resolve("chat_llm"))
@@ -66,6 +68,8 @@ def template_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
 
 def count_prompt_tokens(tokenizer: Any, messages: list[BaseMessage], tools: list[dict[str, Any]] | None = None) -> int:
     """Tokens of the prompt the server will build: chat template + generation prompt."""
+    if hasattr(tokenizer, "count_chat"):  # the llama.cpp server renders and counts it itself
+        return int(tokenizer.count_chat(messages, tools))
     ids = tokenizer.apply_chat_template(
         template_messages(messages), tools=tools or None, add_generation_prompt=True, tokenize=True,
         return_dict=False,
@@ -117,4 +121,9 @@ def _drop_oldest_turn(messages: list[BaseMessage]) -> bool:
 
 
 def tokenizer_for(path: str | Path | None = None) -> Any:
+    """A tokenizer: of a model folder, or (`llama-server:<url>`) the llama.cpp server's own."""
+    from models.llm.server_tokens import is_server_ref, server_tokenizer
+
+    if is_server_ref(path):
+        return server_tokenizer(str(path))
     return load_tokenizer(str(path) if path else default_tokenizer_path())

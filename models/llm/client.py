@@ -1,9 +1,9 @@
 """One chat-model interface for all of Argus.
 
 `get_chat_model()` returns a LangChain chat model: by default an OpenAI-API client of
-the vLLM engine (started on demand, see `server.py`), or of `llm_base_url`; with
-`llm_backend = "inprocess"` the transformers fallback of `inprocess.py`. On top of the
-plain OpenAI client it
+the local engine (llama.cpp's `llama-server`, or vLLM; started on demand, see
+`server.py`), or of `llm_base_url`; with `llm_backend = "inprocess"` the transformers
+fallback of `inprocess.py`. On top of the plain OpenAI client it
 
 - checks prompt + max_tokens against the context window before sending
   (`PromptTooLong`; or, with `trim=True`, drops the oldest turns);
@@ -12,15 +12,19 @@ plain OpenAI client it
   model does that whenever `tool_choice="auto"`; forcing the choice with
   `tool_choice="required"` or a tool's name makes the server parse them itself).
 
-`structured(chat, Schema)` and `choose(chat, prompt, choices)` constrain decoding on
-the server (vLLM structured outputs), so the reply is valid by construction.
+`structured(chat, Schema)` and `choose(chat, prompt, choices)` (in `constrained.py`,
+re-exported here) constrain decoding on the server, so the reply is valid by
+construction. A JSON-schema `response_format` is sent as a plain request
+field (not through the OpenAI SDK's parse path, which raises its own
+`LengthFinishReasonError` on a length cut), so a reply cut off at `max_tokens` comes
+back as text with `finish_reason="length"` and `structured()` reports it as
+`StructuredOutputError`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import openai
@@ -29,44 +33,37 @@ from langchain_core.callbacks import (
     BaseCallbackHandler,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, convert_to_messages
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_openai import ChatOpenAI
-from pydantic import BaseModel, ValidationError
 
 from app.settings import Settings, get_settings
 from models.llm.budget import PromptTooLong, fit_messages, tokenizer_for
+from models.llm.constrained import (
+    StructuredOutputError,
+    choice_grammar,
+    choose,
+    json_schema_format,
+    structured,
+    to_messages,
+)
 from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
 from models.llm.server import EngineInfo, ensure_running, local_root
+from models.llm.server_tokens import server_tokenizer_ref
 from models.llm.usage import USAGE
 
 __all__ = [
     "ArgusChatOpenAI",
     "PromptTooLong",
     "StructuredOutputError",
+    "choice_grammar",
     "choose",
     "get_chat_model",
+    "json_schema_format",
     "structured",
     "to_messages",
 ]
-
-SchemaT = TypeVar("SchemaT", bound=BaseModel)
-
-
-class StructuredOutputError(ValueError):
-    """The model's reply did not validate against the requested schema."""
-
-
-def to_messages(value: LanguageModelInput) -> list[BaseMessage]:
-    """A prompt (text, PromptValue or message list) as a list of messages."""
-    if isinstance(value, str):
-        return [HumanMessage(value)]
-    if isinstance(value, PromptValue):
-        return value.to_messages()
-    return convert_to_messages(value)
 
 
 def _tool_names(tools: Sequence[dict[str, Any]] | None) -> list[str]:
@@ -92,6 +89,45 @@ class ArgusChatOpenAI(ChatOpenAI):
     max_model_len: int = 4096
     tokenizer_path: str | None = None  # the served model's tokenizer; None: the server checks the window
     trim: bool = False  # drop the oldest turns instead of raising PromptTooLong
+    engine_backend: str = ""  # "llamacpp", "vllm", ...: which request form choose() sends
+
+    @staticmethod
+    def _plain_response_format(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A dict `response_format` moved into the request body.
+
+        LangChain sends any `response_format` through the OpenAI SDK's parse path, which
+        raises `LengthFinishReasonError` when the reply is cut off at max_tokens (and
+        that exception cannot be copied or pickled: its constructor is keyword-only,
+        so LangGraph and multiprocessing turn it into a TypeError). As a plain body
+        field the server constrains decoding the same way, and a cut-off reply comes
+        back with finish_reason "length", which `structured()` reports.
+        """
+        fmt = kwargs.get("response_format")
+        if not isinstance(fmt, dict):
+            return kwargs
+        rest = {k: v for k, v in kwargs.items() if k != "response_format"}
+        rest["extra_body"] = {**(kwargs.get("extra_body") or {}), "response_format": fmt}
+        return rest
+
+    def _adapt(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Request options in the form the serving engine honours.
+
+        llama.cpp derives its tool-call grammar from the chat template, and for
+        Qwen2.5-Coder's template it finds none: `tool_choice="required"` then constrains
+        nothing (the model wrote a bare JSON call and ran on), and an object naming a
+        function is read as "auto". So a forced choice goes to llama.cpp as a JSON-schema
+        `response_format` that admits exactly one call `{"name", "arguments"}` of the
+        allowed tools (the named one, or any), with the tools still in the prompt;
+        `_clean` turns the reply into the tool call.
+        """
+        choice, tools = kwargs.get("tool_choice"), kwargs.get("tools") or []
+        if self.engine_backend != "llamacpp" or not tools or not (choice in ("required", "any")
+                                                                  or isinstance(choice, dict)):
+            return kwargs
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            tools = [t for t in tools if (t.get("function") or {}).get("name") == name] or tools
+        return {**kwargs, "tools": tools, "tool_choice": "auto", "response_format": tool_call_format(tools)}
 
     def _fit(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> list[BaseMessage]:
         if not self.tokenizer_path:
@@ -111,20 +147,33 @@ class ArgusChatOpenAI(ChatOpenAI):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
-        return self._clean(super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs), kwargs)
+        try:
+            result = super()._generate(messages, stop=stop, run_manager=run_manager,
+                                       **self._plain_response_format(kwargs))
+        except openai.LengthFinishReasonError as exc:  # a pydantic response_format still takes the parse path
+            raise _length_cut(exc) from None
+        return self._clean(result, kwargs)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
-        result = await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        try:
+            result = await super()._agenerate(messages, stop=stop, run_manager=run_manager,
+                                              **self._plain_response_format(kwargs))
+        except openai.LengthFinishReasonError as exc:
+            raise _length_cut(exc) from None
         return self._clean(result, kwargs)
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
         stripper = ThinkStripper()
-        for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+        for chunk in super()._stream(messages, stop=stop, run_manager=run_manager,
+                                     **self._plain_response_format(kwargs)):
             yield _strip_chunk(chunk, stripper)
         if rest := stripper.flush():
             yield ChatGenerationChunk(message=_text_chunk(rest))
@@ -132,12 +181,31 @@ class ArgusChatOpenAI(ChatOpenAI):
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None,
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs = self._adapt(kwargs)
         messages = self._fit(messages, kwargs)
         stripper = ThinkStripper()
-        async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
+        async for chunk in super()._astream(messages, stop=stop, run_manager=run_manager,
+                                            **self._plain_response_format(kwargs)):
             yield _strip_chunk(chunk, stripper)
         if rest := stripper.flush():
             yield ChatGenerationChunk(message=_text_chunk(rest))
+
+
+def tool_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON-schema response_format admitting one call of one of `tools`: {"name": <its name>, "arguments": {...}}."""
+    calls = [{"type": "object", "required": ["name", "arguments"],
+              "properties": {"name": {"const": t["function"]["name"]},
+                             "arguments": t["function"].get("parameters") or {"type": "object"}}}
+             for t in tools if t.get("type") == "function" and "function" in t]
+    schema = calls[0] if len(calls) == 1 else {"anyOf": calls}
+    return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema}}
+
+
+def _length_cut(exc: openai.LengthFinishReasonError) -> StructuredOutputError:
+    usage = getattr(exc.completion, "usage", None)
+    used = f" after {usage.completion_tokens} tokens" if usage else ""
+    return StructuredOutputError(f"the structured reply was cut off at max_tokens{used}; "
+                                 "raise max_tokens or simplify the schema")
 
 
 def _text_chunk(text: str) -> Any:
@@ -166,7 +234,7 @@ def get_chat_model(
 ) -> BaseChatModel:
     """The chat model Argus uses everywhere (greedy: temperature 0 unless given).
 
-    `start`: make sure the engine serves first (starts the local vLLM server on demand;
+    `start`: make sure the engine serves first (starts the local engine on demand;
     a configured `llm_base_url` is only health-checked). `trim`: drop the oldest turns
     when a prompt does not fit, instead of raising `PromptTooLong`. Other keywords
     (temperature, max_tokens, streaming, ...) go to the model.
@@ -182,145 +250,57 @@ def get_chat_model(
         info = ensure_running(settings)
     else:
         base_url = settings.llm_base_url.rstrip("/") if settings.llm_base_url else f"{local_root(settings)}/v1"
-        info = EngineInfo(base_url=base_url, model=settings.llm_model)
+        info = EngineInfo(base_url=base_url, model=settings.llm_model,
+                          backend="" if settings.llm_base_url else settings.llm_backend)
+    timeout = llm_timeout(settings)
     params: dict[str, Any] = {
         "temperature": 0.0,
         "max_tokens": settings.llm_max_tokens,
         "max_retries": 1,
+        "timeout": timeout,
         "stream_usage": True,  # token counts for streamed calls too
-        "use_responses_api": False,  # vLLM and most compatible servers speak Chat Completions
+        "use_responses_api": False,  # the engines and most compatible servers speak Chat Completions
     }
     params.update(kw)
     if not settings.llm_base_url:
         # Loopback traffic must never go through a proxy from the environment.
-        params.setdefault("http_client", httpx.Client(trust_env=False, timeout=None))
-        params.setdefault("http_async_client", httpx.AsyncClient(trust_env=False, timeout=None))
+        params.setdefault("http_client", httpx.Client(trust_env=False, timeout=timeout))
+        params.setdefault("http_async_client", httpx.AsyncClient(trust_env=False, timeout=timeout))
     return ArgusChatOpenAI(
         base_url=info.base_url,
         api_key=settings.llm_api_key,
         model=info.model,
         max_model_len=info.max_model_len or settings.engine_max_model_len,
-        tokenizer_path=_tokenizer_path(settings),
+        tokenizer_path=_tokenizer_path(settings, info),
         trim=trim,
+        engine_backend=info.backend,
         callbacks=all_callbacks,
         **params,
     )
 
 
-def _tokenizer_path(settings: Settings) -> str | None:
-    """The chat LLM's tokenizer, when this machine has the model (always, for the local engine)."""
-    from models.registry import ModelUnavailable, get_registry
+def llm_timeout(settings: Settings) -> httpx.Timeout:
+    """Connect and read limits of every LLM request: a dead server fails fast, a slow prompt is waited for."""
+    return httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
 
+
+def _tokenizer_path(settings: Settings, info: EngineInfo) -> str | None:
+    """What counts prompt tokens with the served model's own tokenizer and chat template.
+
+    llama.cpp counts them itself (`/v1/chat/completions/input_tokens`, the GGUF's
+    tokenizer and template: exact for any GGUF it serves); for vLLM it is the Hugging
+    Face folder of the chat LLM, when this machine has it (always, for the local engine).
+    """
+    if info.backend == "llamacpp":
+        return server_tokenizer_ref(info.base_url, settings.llm_api_key)
+    from models.registry import ModelUnavailable, chat_roles, get_registry
+
+    role = "chat_llm" if settings.chat_model else chat_roles(settings)[1]
     try:
-        return str(get_registry(settings).resolve("chat_llm"))
+        if not role:
+            raise ModelUnavailable(settings.llm_chat_model, "no Hugging Face tokenizer folder")
+        return str(get_registry(settings).resolve(role))
     except ModelUnavailable:
         if settings.llm_base_url:
             return None  # a remote model we do not hold: the server checks the window
         raise
-
-
-# ---------------------------------------------------------------- structured outputs
-
-
-def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAI `response_format` that makes vLLM decode only JSON valid for `schema`."""
-    return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}}
-
-
-def _with_schema_instructions(messages: list[BaseMessage], schema: type[BaseModel]) -> list[BaseMessage]:
-    # Decoding is constrained either way; telling the model the schema (field
-    # descriptions, enums) is what makes the values sensible.
-    note = ("Reply with one JSON object that matches this JSON schema, and nothing else:\n"
-            + json.dumps(schema.model_json_schema(), ensure_ascii=False))
-    if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
-        return [SystemMessage(f"{messages[0].content}\n\n{note}"), *messages[1:]]
-    return [SystemMessage(note), *messages]
-
-
-def structured(chat: BaseChatModel, schema: type[SchemaT], *, retries: int = 1,
-               instructions: bool = True) -> Runnable[LanguageModelInput, SchemaT]:
-    """A runnable that returns a validated `schema` instance for a prompt.
-
-    The server constrains decoding to the schema (vLLM structured outputs via
-    `response_format`), so the reply parses unless it was cut off at max_tokens, which
-    raises `StructuredOutputError` at once. `retries` only matters for backends
-    without constrained decoding: the validation error is shown to the model and it
-    answers again. `instructions` adds the schema to the system prompt.
-    """
-    bound = chat.bind(response_format=json_schema_format(schema))
-
-    def prepare(value: LanguageModelInput) -> list[BaseMessage]:
-        messages = to_messages(value)
-        return _with_schema_instructions(messages, schema) if instructions else messages
-
-    def check(reply: BaseMessage, messages: list[BaseMessage], attempt: int) -> SchemaT | list[BaseMessage]:
-        text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content))
-        try:
-            return schema.model_validate_json(text)
-        except ValidationError as exc:
-            finish = (reply.response_metadata or {}).get("finish_reason")
-            if finish == "length":
-                raise StructuredOutputError(
-                    f"the {schema.__name__} reply was cut off at max_tokens ({len(text)} characters); "
-                    "raise max_tokens or simplify the schema") from exc
-            if attempt >= retries:
-                raise StructuredOutputError(f"the reply is not a valid {schema.__name__}: {exc}\nreply: {text[:500]}") from exc
-            return [*messages, reply, HumanMessage(
-                f"That reply is not valid: {exc.errors(include_url=False)}. Answer again with only the JSON object.")]
-
-    # `config` carries the caller's callbacks (usage trackers, tracing) into the model call.
-    def run(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
-        messages = prepare(value)
-        for attempt in range(retries + 1):
-            try:
-                reply = bound.invoke(messages, config=config)
-            except openai.LengthFinishReasonError:  # the OpenAI SDK's parse path cut at max_tokens
-                raise StructuredOutputError(f"the {schema.__name__} reply was cut off at max_tokens") from None
-            outcome = check(reply, messages, attempt)
-            if isinstance(outcome, BaseModel):
-                return outcome
-            messages = outcome
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    async def arun(value: LanguageModelInput, config: RunnableConfig) -> SchemaT:
-        messages = prepare(value)
-        for attempt in range(retries + 1):
-            try:
-                reply = await bound.ainvoke(messages, config=config)
-            except openai.LengthFinishReasonError:
-                raise StructuredOutputError(f"the {schema.__name__} reply was cut off at max_tokens") from None
-            outcome = check(reply, messages, attempt)
-            if isinstance(outcome, BaseModel):
-                return outcome
-            messages = outcome
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    return RunnableLambda(run, afunc=arun, name=f"structured[{schema.__name__}]")
-
-
-def choose(chat: BaseChatModel, prompt: LanguageModelInput, choices: Sequence[str],
-           config: RunnableConfig | None = None) -> str:
-    """Exactly one of `choices`, decoded under a choice constraint (vLLM `structured_outputs.choice`)."""
-    options = list(dict.fromkeys(choices))
-    if not options:
-        raise ValueError("choose() needs at least one choice")
-    reply = chat.invoke(
-        to_messages(prompt),
-        config=config,
-        extra_body={"structured_outputs": {"choice": options}},
-        max_tokens=_choice_budget(chat, options),
-    )
-    text = strip_think(reply.content if isinstance(reply.content, str) else str(reply.content)).strip()
-    if text in options:
-        return text
-    raise StructuredOutputError(f"the reply {text[:200]!r} is none of {options} "
-                                "(does the server support structured outputs?)")
-
-
-def _choice_budget(chat: BaseChatModel, options: list[str]) -> int:
-    """Enough completion tokens for the longest choice (and no more: the window check uses it)."""
-    path = getattr(chat, "tokenizer_path", None)
-    if not path:
-        return max(len(o) for o in options) + 8  # a token is at least one character
-    tokenizer = tokenizer_for(path)
-    return max(len(tokenizer.encode(o, add_special_tokens=False)) for o in options) + 2

@@ -1,9 +1,10 @@
-"""Fixtures of the LLM engine tests: the session's vLLM engine and a chat model on it."""
+"""Fixtures of the LLM engine tests: the session's default engine (and vLLM's own) and a chat model on it."""
 
 from __future__ import annotations
 
 import pytest
 from absent import absent
+from llm_engine_fixture import vllm_engine  # noqa: F401  (vLLM's own server, for the tests marked vllm)
 
 from app.settings import Settings
 

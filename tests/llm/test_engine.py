@@ -1,6 +1,6 @@
-"""The chat interface against the real vLLM engine (Qwen2.5-Coder-0.5B-Instruct on the CPU).
+"""The chat interface against the real default engine (llama.cpp, Qwen2.5-Coder-0.5B-Instruct Q4_K_M on the CPU).
 
-Replies are kept short: every generated token costs about 0.15 s on 2 cores.
+Runs against whichever engine serves the configured port (vLLM too). Replies are kept short.
 """
 
 from __future__ import annotations

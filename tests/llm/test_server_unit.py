@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from models.llm import server
+from models.llm import engine_llamacpp, engine_vllm, server
 
 pytestmark = pytest.mark.unit
 
@@ -25,7 +25,7 @@ def test_every_engine_setting_maps_to_its_flag(tmp_path: Path) -> None:
                  engine_max_model_len=2048, engine_max_num_seqs=3, engine_max_num_batched_tokens=1024,
                  engine_enable_chunked_prefill=False, engine_enable_lora=True, engine_enforce_eager=False,
                  engine_gpu_memory_utilization=0.5, llm_api_key="secret")
-    args = server.engine_args(s, "/models/qwen", "cuda")
+    args = engine_vllm.engine_args(s, "/models/qwen", "cuda")
     assert args[:2] == ["serve", "/models/qwen"]
     assert flag_value(args, "--served-model-name") == "served-name"
     assert flag_value(args, "--host") == "127.0.0.1" and flag_value(args, "--port") == "9123"
@@ -43,28 +43,87 @@ def test_cpu_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_TARGET_DEVICE"):
         monkeypatch.delenv(name, raising=False)
     s = Settings(home=tmp_path)
-    args = server.engine_args(s, "/m", "cpu")
+    args = engine_vllm.engine_args(s, "/m", "cpu")
     assert "--enforce-eager" in args and "--enable-chunked-prefill" in args
     assert "--gpu-memory-utilization" not in args and "--api-key" not in args
-    env = server.engine_env(s, "cpu")
+    env = engine_vllm.engine_env(s, "cpu")
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "2" and env["HF_HUB_OFFLINE"] == "1"
     assert env["VLLM_TARGET_DEVICE"] == "cpu"
-    assert env["VLLM_CPU_OMP_THREADS_BIND"] == server.cpu_threads_bind(s)
-    assert "VLLM_CPU_KVCACHE_SPACE" not in server.engine_env(s, "cuda")
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == engine_vllm.cpu_threads_bind(s)
+    assert "VLLM_CPU_KVCACHE_SPACE" not in engine_vllm.engine_env(s, "cuda")
+
+
+def test_vllm_dtype_follows_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.llm import cpu
+
+    s = Settings(home=tmp_path)
+    monkeypatch.setattr(engine_vllm, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    assert engine_vllm.engine_dtype(s, "cpu") == "bfloat16"
+    monkeypatch.setattr(engine_vllm, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert engine_vllm.engine_dtype(s, "cpu") == "float32"
+    assert engine_vllm.engine_dtype(s, "cuda") == "auto"
+    assert engine_vllm.engine_dtype(Settings(home=tmp_path, engine_dtype="float32"), "cpu") == "float32"
+    assert cpu.isa_summary(frozenset({"avx2", "fma"})) == "fma avx2"
 
 
 def test_thread_binding_covers_every_usable_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings(home=tmp_path)
     for cores, expected in (({0, 1}, "0-1"), ({3}, "3"), ({0, 1, 2, 5, 7, 8}, "0-2,5,7-8")):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, c=cores: c)
-        assert server.cpu_threads_bind(s) == expected
-    assert server.cpu_threads_bind(Settings(home=tmp_path, engine_cpu_threads="4-5")) == "4-5"
+        assert engine_vllm.cpu_threads_bind(s) == expected
+    assert engine_vllm.cpu_threads_bind(Settings(home=tmp_path, engine_cpu_threads="4-5")) == "4-5"
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {2, 3, 4})
+    assert engine_vllm.cpu_threads_bind(Settings(home=tmp_path, engine_threads=2)) == "2-3"
+
+
+def test_llamacpp_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings(home=tmp_path, llm_model="served-name", engine_port=9123, engine_parallel=3,
+                 engine_max_model_len=2048, engine_prompt_cache_mib=64, llm_api_key="secret")
+    args = engine_llamacpp.engine_args(s, "/models/q.gguf", threads=2)
+    assert flag_value(args, "--model") == "/models/q.gguf" and flag_value(args, "--alias") == "served-name"
+    assert flag_value(args, "--host") == "127.0.0.1" and flag_value(args, "--port") == "9123"
+    assert flag_value(args, "--parallel") == "3" and flag_value(args, "--ctx-size") == str(3 * 2048)
+    assert "--no-kv-unified" in args and "--jinja" in args  # per-slot window; the model's own template
+    assert flag_value(args, "--threads") == "2" and flag_value(args, "--threads-batch") == "2"
+    assert flag_value(args, "--cache-ram") == "64" and flag_value(args, "--api-key") == "secret"
+    assert "--api-key" not in engine_llamacpp.engine_args(Settings(home=tmp_path), "/m.gguf", threads=1)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert engine_llamacpp.engine_env(s)["OMP_WAIT_POLICY"] == "PASSIVE"  # spinning threads stall a busy CPU
+
+
+def test_engine_threads_follow_the_usable_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.llm.cpu import engine_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    assert engine_threads(Settings(home=tmp_path)) == 2  # one core left to the rest of Argus
+    assert engine_threads(Settings(home=tmp_path, engine_threads=3)) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {5})
+    assert engine_threads(Settings(home=tmp_path)) == 1
+
+
+def test_a_missing_llama_server_is_a_clear_error(tmp_path: Path) -> None:
+    s = Settings(home=tmp_path, engine_llamacpp_server=str(tmp_path / "no-llama-server"), engine_port=9130)
+    with pytest.raises(server.EngineError, match="llama-server is not built"):
+        server.start(s)
+
+
+def test_a_chat_model_that_is_not_gguf_is_refused_by_llamacpp(tmp_path: Path) -> None:
+    folder = tmp_path / "hf-folder"
+    folder.mkdir()
+    with pytest.raises(server.EngineError, match="not a .gguf file"):
+        engine_llamacpp.gguf_path(Settings(home=tmp_path, chat_model=str(folder)))
+
+
+def test_the_served_name_follows_the_chat_model(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).llm_model == "qwen2.5-coder-0.5b-instruct"
+    assert Settings(home=tmp_path, llm_chat_model="qwen2.5-coder-1.5b").llm_model == "qwen2.5-coder-1.5b-instruct"
+    assert Settings(home=tmp_path, llm_model="mine").llm_model == "mine"
 
 
 def test_a_model_folder_without_config_fails_at_once(tmp_path: Path) -> None:
     empty = tmp_path / "not-a-model"
     empty.mkdir()
-    s = Settings(home=tmp_path / "home", chat_model=str(empty), engine_port=9124)
+    s = Settings(home=tmp_path / "home", chat_model=str(empty), engine_port=9124, llm_backend="vllm")
     started = time.monotonic()
     with pytest.raises(server.EngineError, match="no config.json"):
         server.start(s)
@@ -74,7 +133,7 @@ def test_a_model_folder_without_config_fails_at_once(tmp_path: Path) -> None:
 def test_a_missing_model_path_fails_at_once(tmp_path: Path) -> None:
     from models.registry import ModelUnavailable
 
-    s = Settings(home=tmp_path / "home", chat_model=str(tmp_path / "missing"), engine_port=9125)
+    s = Settings(home=tmp_path / "home", chat_model=str(tmp_path / "missing"), engine_port=9125, llm_backend="vllm")
     with pytest.raises(ModelUnavailable, match="does not exist"):
         server.start(s)
 
@@ -98,7 +157,7 @@ def test_stop_kills_the_whole_process_group(tmp_path: Path) -> None:
     s = Settings(home=tmp_path, engine_port=9127)
     script = ("import subprocess, sys, time; "
               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); time.sleep(120)")
-    leader = subprocess.Popen([sys.executable, "-c", script, server.LAUNCHER.name], start_new_session=True)
+    leader = subprocess.Popen([sys.executable, "-c", script, engine_vllm.LAUNCHER.name], start_new_session=True)
     try:
         s.log_dir.mkdir(parents=True)
         _, pid_file, state_file = server._paths(s)
@@ -134,7 +193,7 @@ def _group(pgid: int) -> list[int]:
 def test_an_engine_started_from_another_home_is_found_by_its_port(tmp_path: Path) -> None:
     """A stand-in engine on port 9128 whose pid file lives in another ARGUS_HOME."""
     here = Settings(home=tmp_path / "here", engine_port=9128)
-    leader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", server.LAUNCHER.name,
+    leader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", engine_vllm.LAUNCHER.name,
                                "serve", "/m", "--port", "9128"], start_new_session=True)
     try:
         deadline = time.monotonic() + 10

@@ -1,0 +1,77 @@
+"""What the CPU offers the engine: usable cores and instruction-set flags.
+
+Generation on a CPU is bound by memory bandwidth, and on a shared machine by the cores
+other work leaves free: with spinning OpenMP threads, two threads on a busy 2-core
+machine generated 14-20x slower than one. The engine therefore takes its thread count
+from the cores this process may actually run on (`os.sched_getaffinity`, which honours
+cgroup/taskset limits), leaving one to the rest of Argus, unless `engine_threads` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from app.settings import Settings
+
+# Instruction-set extensions that matter to llama.cpp's CPU kernels, in rising order.
+ISA_FLAGS = ("sse4_2", "avx", "f16c", "fma", "avx2", "avx_vnni", "avx512f", "avx512bw", "avx512_vnni",
+             "avx512_bf16", "amx_tile", "amx_int8")
+
+
+def usable_cores() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def engine_threads(settings: Settings) -> int:
+    """Threads for the engine: `engine_threads`, else (0 = auto) one fewer than the usable cores.
+
+    One core is left to the rest of Argus (retrieval, the API, ingestion): on a busy
+    2-core machine one thread generated 11.0 tokens/s and prefilled 29 tokens/s where
+    two threads managed 7.7 and 17 (bench/bench_llm.py, docs/engine.md).
+    """
+    return settings.engine_threads or max(1, len(usable_cores()) - 1)
+
+
+def core_list(cores: list[int]) -> str:
+    """'0-2,5,7-8' for [0, 1, 2, 5, 7, 8]."""
+    ranges: list[str] = []
+    start = prev = cores[0]
+    for core in cores[1:] + [None]:  # type: ignore[list-item]
+        if core is not None and core == prev + 1:
+            prev = core
+            continue
+        ranges.append(f"{start}-{prev}" if prev > start else str(start))
+        if core is not None:
+            start = prev = core
+    return ",".join(ranges)
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The flags of the first processor in /proc/cpuinfo (empty where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def isa_summary(flags: frozenset[str] | None = None) -> str:
+    """The instruction-set extensions of this CPU that matter here, e.g. 'avx2 fma f16c avx512f'."""
+    flags = cpu_flags() if flags is None else flags
+    return " ".join(f for f in ISA_FLAGS if f in flags) or "none of " + " ".join(ISA_FLAGS)

