@@ -13,6 +13,7 @@ conversation turns until the request fits.
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,21 @@ class PromptTooLong(ValueError):
         )
 
 
-@lru_cache(maxsize=4)
+_TOKENIZER_LOCK = threading.Lock()
+
+
 def load_tokenizer(path: str) -> Any:
-    """The Hugging Face tokenizer of a model folder, loaded once per process."""
+    """The Hugging Face tokenizer of a model folder, loaded once per process.
+
+    Under a lock: `lru_cache` does not serialise the first calls, and threads that import
+    transformers at once race in its lazy imports (`ImportError: AutoTokenizer`: 502s from the
+    API under 20 concurrent asks)."""
+    with _TOKENIZER_LOCK:
+        return _load_tokenizer(path)
+
+
+@lru_cache(maxsize=4)
+def _load_tokenizer(path: str) -> Any:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path)
