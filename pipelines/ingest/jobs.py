@@ -144,7 +144,7 @@ def remove_upload(settings: Settings, path: Path) -> bool:
     uploads = settings.uploads_dir.resolve()
     try:
         resolved = path.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13) is no upload
         return False
     if not resolved.is_relative_to(uploads) or resolved == uploads:
         return False
