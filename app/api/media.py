@@ -163,7 +163,8 @@ def _source(request: Request, source_id: int):
             dependencies=[Depends(require("read"))])
 def media_link(request: Request, source_id: RowId) -> MediaLink:
     """For players that cannot send a key (a browser's `<video>`): the URL works without one."""
-    _source(request, source_id)  # 404 for an unknown source
+    source, _ = _source(request, source_id)  # 404 for an unknown source
+    registered_file(source)  # 404/409 now, as a message for the page, not a silent broken player
     expires = int(time.time()) + LINK_TTL_S
     sig = _signature(request.app.state.argus.media_secret, source_id, expires)
     return MediaLink(url=f"/v1/media/{source_id}?expires={expires}&sig={sig}", expires=expires)
