@@ -14,7 +14,7 @@ from agents import prompts
 from agents.citations import CitationCheck, check_citations
 from agents.intent import is_chinese
 from agents.team import Team, merge_usage
-from app.types import Evidence
+from core.types import Evidence
 from models.llm.client import StructuredOutputError, choose
 from pipelines.retrieve.answer import answer_messages, finish_answer, relevant
 from pipelines.retrieve.search import QueryError

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.types import Evidence
+from core.types import Evidence
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 # A sentence ends at . ! ? followed by a space or the end (not inside 8851.8), or at 。！？; the markers

@@ -24,7 +24,7 @@ from agents.nodes.supervisor import make_supervisor, route
 from agents.state import PLANNED_ROUTES, AgentState
 from agents.team import Team
 from agents.tools import researcher_tools
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 NODES = ("coordinator", "answerer", "planner", "plan_review", "supervisor", "researcher", "coder", "reporter")
 

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from app.settings import Settings
+from core.settings import Settings
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 

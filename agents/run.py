@@ -24,8 +24,8 @@ from agents.graph import build_graph
 from agents.nodes.plan_review import PlanReview
 from agents.nodes.reporter import not_done
 from agents.state import evidence_of, findings_of, plan_of
-from app.settings import Settings, get_settings
-from app.types import AgentEvent, AgentResult, Plan
+from core.settings import Settings, get_settings
+from core.types import AgentEvent, AgentResult, Plan
 
 TOKEN_NODES = {"coordinator", "answerer", "reporter"}  # nodes whose tokens are prose worth streaming
 
@@ -40,10 +40,10 @@ def checkpoint_serializer() -> JsonPlusSerializer:
     import agents.nodes.coder
     import agents.nodes.plan_review
     import agents.sandbox
-    import app.types
+    import core.types
 
     own = [(module.__name__, name)
-           for module in (app.types, agents.sandbox, agents.nodes.coder, agents.nodes.plan_review)
+           for module in (core.types, agents.sandbox, agents.nodes.coder, agents.nodes.plan_review)
            for name, obj in vars(module).items() if isinstance(obj, type) and obj.__module__ == module.__name__]
     return JsonPlusSerializer(allowed_msgpack_modules=own)
 

@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field
 
 from agents.sandbox_jail import BOOT_IN_JAIL, SCRATCH_IN_JAIL, PidsCgroup, bwrap_problem, jail_command
 from agents.sandbox_output import Captured, capture
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 BOOT = Path(__file__).with_name("sandbox_boot.py")
 ENTRY = "snippet.py"

@@ -30,7 +30,7 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 
-from app.settings import Settings
+from core.settings import Settings
 
 SCRATCH_IN_JAIL = "/scratch"
 BOOT_IN_JAIL = "/sandbox/boot.py"

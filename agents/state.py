@@ -2,7 +2,7 @@
 
 Values are plain JSON-able data (plans, findings and evidence as dicts) so that the
 SQLite checkpoints stay readable by any version of the code; `Plan`, `Finding` and
-`Evidence` (app.types) validate them where nodes use them.
+`Evidence` (core.types) validate them where nodes use them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
 
-from app.types import Evidence, Finding, Plan
+from core.types import Evidence, Finding, Plan
 
 # lookup: the fast path (answerer); calculation, legal, steps: a plan (a fixed one for calculation and legal).
 Route = Literal["small_talk", "refuse", "clarify", "lookup", "calculation", "legal", "steps"]

@@ -11,7 +11,7 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import merge_configs
 from langchain_core.tools import BaseTool
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm.usage import UsageTracker
 
 T = TypeVar("T")

@@ -13,11 +13,11 @@ from typing import Literal
 from langchain_core.tools import BaseTool, tool
 from pydantic import BaseModel, Field
 
-from app.settings import Settings
-from app.types import Citation, Evidence, SourceType, format_timestamp
-from pipelines.ingest.catalog import open_catalog
+from core.settings import Settings
+from core.types import Citation, Evidence, SourceType, format_timestamp
 from pipelines.retrieve.answer import MAX_EVIDENCE_CHARS
 from pipelines.retrieve.search import QueryError, Retriever, SearchFilters
+from pipelines.store.catalog import open_catalog
 
 WINDOW_S = 30.0  # inspect_source reads this much transcript either side of the time asked for
 

@@ -1,9 +1,3 @@
-"""Argus application core: settings, shared types and the command line."""
+"""The top of the house: the `argus` command line (`cli.py`, `commands/`) and the REST API (`api/`)."""
 
-import os
-
-# OpenMP threads (FAISS, the e5 engine, ONNX Runtime) spin while they wait for work unless
-# told otherwise. On a shared CPU the spinning costs more than the work: one 15-token query
-# embedding took 1.1 CPU-seconds instead of 25 ms (docs/eval/retrieval/report.md). This
-# must be set before those libraries load; a value the user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import core  # noqa: F401  (sets the OpenMP wait policy before FAISS or the e5 engine load)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from app.console import make_console
-from app.settings import explain_settings, get_settings
+from core.settings import explain_settings, get_settings
 
 app = typer.Typer(
     name="argus",

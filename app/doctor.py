@@ -10,7 +10,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.settings import Settings
+from core.settings import Settings
 from models.registry import SPECS, RoleStatus, get_registry
 
 

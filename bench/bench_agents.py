@@ -98,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from agents.graph import build_graph
-    from app.settings import get_settings
+    from core.settings import get_settings
     from models.llm.client import get_chat_model
 
     settings = get_settings()

@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 import jiwer  # noqa: E402
 
-from app.settings import get_settings  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from pipelines.demo.manifest import DemoManifest  # noqa: E402
 from pipelines.ingest.media import decode_audio  # noqa: E402
 from pipelines.ingest.transcribe import SAMPLE_RATE, transcribe  # noqa: E402

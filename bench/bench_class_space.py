@@ -34,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.settings import get_settings  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from models.class_space.space import ClassSpace, _current, keyframe_vector, load_class_space, with_context  # noqa: E402
 
 SCENES = (
@@ -107,7 +107,7 @@ def with_scenes(evidence: dict, space: ClassSpace, scenes: np.ndarray, variant: 
 
 
 def load_base(home: str, queries: str, kind: str | None):
-    from pipelines.ingest.catalog import Catalog
+    from pipelines.store.catalog import Catalog
 
     settings = get_settings()
     catalog = Catalog(Path(home) / "catalog.sqlite", Path(home))

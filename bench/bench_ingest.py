@@ -35,7 +35,7 @@ import psutil  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from app.settings import Settings, get_settings  # noqa: E402
+from core.settings import Settings, get_settings  # noqa: E402
 from pipelines.ingest.jobs import ingest  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "ingest.json"

@@ -41,7 +41,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from llm_weights import bytes_per_token  # noqa: E402
 
-from app.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from models.llm import processes, server  # noqa: E402
 from models.llm.cpu import cpu_flags, cpu_model, isa_summary, usable_cores  # noqa: E402
 

@@ -52,11 +52,11 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from app.settings import Settings, get_settings  # noqa: E402
-from app.types import Chunk, Keyframe, Source, SourceType, Tag  # noqa: E402
-from pipelines.ingest.catalog import Catalog, SourceRecord  # noqa: E402
-from pipelines.ingest.indexes import IndexWriter, current_version, open_indexes  # noqa: E402
+from core.settings import Settings, get_settings  # noqa: E402
+from core.types import Chunk, Keyframe, Source, SourceType, Tag  # noqa: E402
 from pipelines.retrieve.search import Retriever  # noqa: E402
+from pipelines.store.catalog import Catalog, SourceRecord  # noqa: E402
+from pipelines.store.indexes import IndexWriter, current_version, open_indexes  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "retrieval.json"
 DEFAULT_CACHE = Path(os.environ.get("ARGUS_BENCH_DIR", Path(tempfile.gettempdir()) / "argus_bench")) / "retrieval"
@@ -339,7 +339,7 @@ def bench_vectors_only(args: argparse.Namespace) -> dict:
     import faiss
 
     from models.text_embedding import embed_query
-    from pipelines.ingest.indexes import ID_SHIFT, KIND_CODES, VectorIndex, build_hnsw
+    from pipelines.store.indexes import ID_SHIFT, KIND_CODES, VectorIndex, build_hnsw
 
     home = args.cache / f"home-{args.chunks}c-{args.images}i-{args.topics}t"
     catalog = Catalog(home / "catalog.sqlite", home)

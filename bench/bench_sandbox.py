@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.sandbox import run_python  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "sandbox.json"
 SNIPPETS = {

@@ -32,9 +32,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ARGUS_HOME"] = str(args.home)
 
-    from app.settings import get_settings
-    from pipelines.ingest.catalog import open_catalog
+    from core.settings import get_settings
     from pipelines.ingest.visual import describe_keyframe_with_evidence, load_rgb
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(get_settings())
     sources = [s for s in catalog.list_sources() if s.duration_s and s.type.value == "video"]

@@ -285,7 +285,7 @@ async def phase_load(server: Server, clients: int, seconds: float) -> dict:
 def phase_engine_kill(work: Path, repeats: int) -> dict:
     """A second API whose LLM engine (bench/dying_engine.py) is killed mid-answer, `repeats` times
     for a plain and a streamed /v1/ask: the client must get a clear error, and the API must go on."""
-    from app.settings import Settings
+    from core.settings import Settings
 
     model = Settings().llm_model
     server = Server(work / "home", [])

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.registry import ModelUnavailable, get_registry
 
 PROMPT = "please describe the video"

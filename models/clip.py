@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.registry import get_registry
 
 BATCH = 16

@@ -12,16 +12,17 @@ import os
 import shutil
 from pathlib import Path
 
-from models.registry import DERIVERS, QWEN_GGUF_NAME
 
+def convert_gguf_to_hf(gguf: Path, target: Path) -> None:
+    """Write `target` (config, tokenizer, safetensors) from the GGUF file `gguf`.
 
-def convert_gguf_to_hf(source: Path, target: Path) -> None:
-    """Write `target` (config, tokenizer, safetensors) from the GGUF in `source`."""
+    It knows nothing of the model registry, which registers it as the converter of the
+    `chat_llm_gguf` role (models/registry.py, `_load_derivers`).
+    """
     import models.torchvision_guard  # noqa: F401, I001  (before transformers, which imports torchvision)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    gguf = source / QWEN_GGUF_NAME if source.is_dir() else source
     folder, name = gguf.parent, gguf.name
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -42,5 +43,3 @@ def convert_gguf_to_hf(source: Path, target: Path) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-
-DERIVERS["chat_llm_gguf"] = convert_gguf_to_hf

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 
 class ModelUnavailable(RuntimeError):
@@ -264,8 +264,8 @@ SPECS: dict[str, ModelSpec] = {
 }
 
 # Converters for "derived" roles, keyed by the role they convert from:
-# (source path, target folder) -> None. Registered by the module that owns the
-# conversion, so that this registry stays free of heavy imports.
+# (source path, target folder) -> None. Filled by `_load_derivers` on first need, so
+# that this registry stays free of heavy imports.
 DERIVERS: dict[str, Callable[[Path, Path], None]] = {}
 
 
@@ -434,8 +434,14 @@ class Registry:
 
 
 def _load_derivers() -> None:
-    # Importing the converter module registers it in DERIVERS.
-    import models.convert_gguf  # noqa: F401
+    # The converter imports torch and transformers only when it runs, and nothing of this
+    # registry: the registry names it here, on first need (no import loop).
+    from models.convert_gguf import convert_gguf_to_hf
+
+    def chat_llm_from_gguf(folder: Path, target: Path) -> None:
+        convert_gguf_to_hf(folder / QWEN_GGUF_NAME, target)
+
+    DERIVERS.setdefault("chat_llm_gguf", chat_llm_from_gguf)
 
 
 # llm_chat_model -> (its GGUF role, its Hugging Face role for vLLM or "" when none is derived, the GGUF file)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.registry import ModelUnavailable, get_registry
 
 BATCH = 32

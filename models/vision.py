@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.settings import get_settings
-from app.types import DetectedObject, Tag
+from core.settings import get_settings
+from core.types import DetectedObject, Tag
 from models.registry import get_registry
 
 # The TensorFlow object-detection API's mscoco_label_map: 80 classes on ids 1..90.

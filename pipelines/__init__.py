@@ -1,3 +1,3 @@
 """Pipelines: ingestion, retrieval and the demo corpus."""
 
-import app  # noqa: F401  (sets the OpenMP wait policy before FAISS or the e5 engine load)
+import core  # noqa: F401  (sets the OpenMP wait policy before FAISS or the e5 engine load)

@@ -58,7 +58,7 @@ def client_for(app, host: str = "127.0.0.1", headers: dict | None = None):
 
 
 def make_settings(home: Path, **overrides):
-    from app.settings import Settings
+    from core.settings import Settings
 
     return Settings(home=home, **overrides)
 

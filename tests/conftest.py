@@ -25,7 +25,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture
 def argus_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh, empty ARGUS_HOME for one test; settings are re-read from the environment."""
-    from app.settings import get_settings
+    from core.settings import get_settings
 
     home = tmp_path / "argus_home"
     monkeypatch.setenv("ARGUS_HOME", str(home))

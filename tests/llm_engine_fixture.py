@@ -39,7 +39,7 @@ def _engine_missing(settings: Any) -> str | None:
 
 
 def _serve(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from app.settings import Settings
+    from core.settings import Settings
     from models.llm.server import ensure_running, local_root, probe, start, stop
 
     if settings.llm_base_url:
@@ -69,7 +69,7 @@ def _serve(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 @pytest.fixture(scope="session")
 def llm_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """EngineInfo (base_url, model, max_model_len, backend) of a ready default engine."""
-    from app.settings import Settings
+    from core.settings import Settings
 
     yield from _serve(Settings(), tmp_path_factory)
 
@@ -77,7 +77,7 @@ def llm_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 @pytest.fixture(scope="session")
 def vllm_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """EngineInfo of a real vLLM server (its own port: engine_port + 2)."""
-    from app.settings import Settings
+    from core.settings import Settings
 
     base = Settings()
     yield from _serve(Settings(llm_backend="vllm", engine_port=base.engine_port + 2, llm_base_url=None),

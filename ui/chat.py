@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.types import Citation
+from core.types import Citation
 from ui.client import ApiError, ArgusClient
 from ui.common import api, api_error, show_citation, unreachable
 

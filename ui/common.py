@@ -10,7 +10,7 @@ from functools import wraps
 import httpx
 import streamlit as st
 
-from app.types import format_timestamp
+from core.types import format_timestamp
 from ui.client import ApiError, ArgusClient
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from agents.evaluation.tasks import Task
 from agents.evaluation.trace import NodeUsage, RunTrace
-from app.settings import Settings
+from core.settings import Settings
 
 RESULTS = "results.jsonl"
 EVIDENCE_CHARS = 400  # evidence text kept per cited item

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import UUID
 
-from app.types import AgentEvent
+from core.types import AgentEvent
 from models.llm.usage import UsageTracker
 
 RESULT_CHARS = 1200  # tool results kept in the trace (the search results the LLM saw)

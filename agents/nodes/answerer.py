@@ -15,7 +15,7 @@ from agents.intent import split_greeting
 from agents.nodes.reporter import assemble
 from agents.state import AgentState
 from agents.team import Team
-from app.types import Finding, ToolCallRecord
+from core.types import Finding, ToolCallRecord
 from pipelines.retrieve.answer import format_evidence
 
 SEARCH = "search_knowledge_base"

@@ -14,7 +14,7 @@ from agents import prompts
 from agents.sandbox import run_python
 from agents.state import AgentState, findings_of, plan_of
 from agents.team import Team, thread_id
-from app.types import Finding, ToolCallRecord
+from core.types import Finding, ToolCallRecord
 from models.llm.client import StructuredOutputError, structured
 
 SCRIPT_TOKENS = 220  # a few lines of arithmetic; a longer script is the model rambling

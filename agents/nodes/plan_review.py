@@ -12,7 +12,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
 from agents.state import AgentState
-from app.types import Plan
+from core.types import Plan
 
 
 class PlanReview(BaseModel):

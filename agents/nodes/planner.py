@@ -9,7 +9,7 @@ from agents import prompts
 from agents.intent import NUMBER
 from agents.state import AgentState, plan_of
 from agents.team import Team
-from app.types import Plan, PlanStep
+from core.types import Plan, PlanStep
 from models.llm.client import StructuredOutputError, structured
 
 

@@ -18,7 +18,7 @@ from agents.citations import check_citations
 from agents.intent import is_chinese
 from agents.state import AgentState, evidence_of, findings_of, plan_of
 from agents.team import Team
-from app.types import Evidence, Finding
+from core.types import Evidence, Finding
 from pipelines.retrieve.answer import cited_numbers
 
 EVIDENCE_CHARS = 350  # per item in the reporter's prompt: keeps prefill short on a CPU

@@ -14,7 +14,7 @@ from langgraph.config import get_stream_writer
 from agents import prompts
 from agents.state import AgentState, evidence_of, findings_of, plan_of
 from agents.team import Team
-from app.types import Evidence, Finding, ToolCallRecord
+from core.types import Evidence, Finding, ToolCallRecord
 from pipelines.retrieve.answer import relevant
 
 MAX_CALLS = 2  # tool calls run per step

@@ -29,7 +29,7 @@ from sse_starlette.sse import EventSourceResponse
 from app.api.problems import ApiError
 from app.api.query import SSE_SEND_TIMEOUT_S
 from app.api.security import Principal, require
-from app.types import AgentEvent, AgentResult, Plan
+from core.types import AgentEvent, AgentResult, Plan
 
 log = logging.getLogger("argus.api.agents")
 router = APIRouter(prefix="/v1/agent/runs", tags=["agents"])

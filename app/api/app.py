@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
 from app.api.security import KeyStore, LoopbackGuardMiddleware, RateLimiter, default_origins
 from app.api.state import AppState
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 UPLOAD_PATHS = ("/v1/ingest",)
 

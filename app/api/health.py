@@ -39,7 +39,7 @@ def readyz(request: Request) -> JSONResponse:
     settings = request.app.state.argus.settings
     checks: dict[str, Check] = {}
     try:
-        from pipelines.ingest.catalog import open_catalog
+        from pipelines.store.catalog import open_catalog
 
         catalog = open_catalog(settings)
         try:
@@ -49,7 +49,7 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001 — a readiness probe reports, it does not raise
         checks["catalog"] = Check(ok=False, detail=type(exc).__name__)
     try:
-        from pipelines.ingest.indexes import current_version
+        from pipelines.store.indexes import current_version
 
         version = current_version(settings)
         empty = checks["catalog"].ok and checks["catalog"].detail.startswith("0 ")

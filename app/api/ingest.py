@@ -72,7 +72,7 @@ def _job_out(job, live: tuple[str, float] | None = None) -> JobOut:
 def _submit(request: Request, files: list[Path], rejected: list[Rejected], release) -> IngestAccepted:
     """Queue one job per file (so ids exist at once), then hand the batch to the runner, which
     gives the caller's batch slot back (`release`) when the batch ends."""
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     state = request.app.state.argus
     if not files:
@@ -265,7 +265,7 @@ async def _ingest(request: Request, release) -> IngestAccepted:
             dependencies=[Depends(require("read"))])
 def list_jobs(request: Request, limit: int = Query(100, ge=1, le=1000),
               status: Literal["queued", "running", "done", "failed", "skipped"] | None = None) -> list[JobOut]:
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     state = request.app.state.argus
     catalog = open_catalog(state.settings)
@@ -278,7 +278,7 @@ def list_jobs(request: Request, limit: int = Query(100, ge=1, le=1000),
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="One ingest job and its progress",
             dependencies=[Depends(require("read"))])
 def get_job(request: Request, job_id: RowId) -> JobOut:
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     state = request.app.state.argus
     catalog = open_catalog(state.settings)

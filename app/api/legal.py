@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.problems import ApiError
 from app.api.security import require
-from app.types import Verdict
+from core.types import Verdict
 
 router = APIRouter(prefix="/v1/legal", tags=["legal"])
 

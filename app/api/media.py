@@ -147,7 +147,7 @@ def registered_file(source) -> Path:
 
 
 def _source(request: Request, source_id: int):
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(request.app.state.argus.settings)
     try:

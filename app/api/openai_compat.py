@@ -185,7 +185,7 @@ async def _rag_answer(request: Request, question: str, k: int, usage: UsageTrack
 def _agent_answer(request: Request, question: str, usage: UsageTracker):
     """The agent team's report, as one piece once the run ends (its tokens include planning, not just the answer)."""
     from app.api.agents import stream_fn
-    from app.types import AgentResult
+    from core.types import AgentResult
 
     state = request.app.state.argus
     holder: dict = {}

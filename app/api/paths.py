@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Path as UrlPath
 
-from app.settings import Settings
+from core.settings import Settings
 
 # Catalog row ids in URLs. SQLite integers are 64-bit: a larger number is a 422, not an overflow (500).
 RowId = Annotated[int, UrlPath(ge=1, le=2**63 - 1)]

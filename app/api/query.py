@@ -18,7 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from app.api.problems import ApiError
 from app.api.security import require
-from app.types import Answer, Evidence
+from core.types import Answer, Evidence
 
 router = APIRouter(prefix="/v1", tags=["query"])
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from app.api.paths import RowId
 from app.api.problems import ApiError
 from app.api.security import require
-from app.types import Caption, Chunk, Keyframe, Segment, Source
+from core.types import Caption, Chunk, Keyframe, Segment, Source
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -41,7 +41,7 @@ def _summary(source: Source, counts: dict[str, int]) -> SourceSummary:
 @router.get("", response_model=list[SourceSummary], summary="All sources",
             dependencies=[Depends(require("read"))])
 def list_sources(request: Request) -> list[SourceSummary]:
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(request.app.state.argus.settings)
     try:
@@ -53,7 +53,7 @@ def list_sources(request: Request) -> list[SourceSummary]:
 @router.get("/{source_id}", response_model=SourceDetail, summary="One source with its transcript, keyframes and chunks",
             dependencies=[Depends(require("read"))])
 def get_source(request: Request, source_id: RowId) -> SourceDetail:
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(request.app.state.argus.settings)
     try:
@@ -78,7 +78,7 @@ def delete_source(request: Request, source_id: RowId) -> Response:
     """Delete the source from the catalog, the indexes and the thumbnails (an uploaded file too).
     While an ingest batch holds the base's writer lock the answer is 409 with Retry-After: a
     request never waits in the threadpool for a batch to end."""
-    from pipelines.ingest.catalog import CatalogError, writer_lock
+    from pipelines.store.catalog import CatalogError, writer_lock
 
     settings = request.app.state.argus.settings
     try:
@@ -90,9 +90,9 @@ def delete_source(request: Request, source_id: RowId) -> Response:
 
 
 def _delete(settings, source_id: int) -> None:
-    from pipelines.ingest.catalog import open_catalog
-    from pipelines.ingest.indexes import IndexWriter
     from pipelines.ingest.jobs import remove_upload
+    from pipelines.store.catalog import open_catalog
+    from pipelines.store.indexes import IndexWriter
 
     catalog = open_catalog(settings)
     try:

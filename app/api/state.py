@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from app.api.limits import WorkSlots
 from app.api.security import KeyStore, RateLimiter
-from app.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("argus.api")
 
@@ -155,7 +155,7 @@ class AppState:
                    isolate=self.settings.ingest_file_timeout_s > 0)
         except Exception:  # noqa: BLE001 — the job rows carry per-file failures; this is the runner itself failing
             log.exception("ingest batch failed")
-            from pipelines.ingest.catalog import open_catalog
+            from pipelines.store.catalog import open_catalog
 
             catalog = open_catalog(self.settings)
             try:

@@ -32,8 +32,8 @@ class StatusOut(BaseModel):
 
 
 def base_stats(settings) -> BaseStats:
-    from pipelines.ingest.catalog import open_catalog
-    from pipelines.ingest.indexes import current_version
+    from pipelines.store.catalog import open_catalog
+    from pipelines.store.indexes import current_version
 
     catalog = open_catalog(settings)
     try:

@@ -10,8 +10,8 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from app.console import make_console
-from app.settings import get_settings
-from app.types import AgentEvent, AgentResult
+from core.settings import get_settings
+from core.types import AgentEvent, AgentResult
 
 console = make_console()
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.settings import get_settings
+from core.settings import get_settings
 
 console = Console()
 engine_app = typer.Typer(help="The LLM engine: a local llama.cpp or vLLM server (llm_backend), "

@@ -48,7 +48,7 @@ def eval_agents(
     """Evaluate the agent team on a task set: metrics, traces, report.md with plots."""
     from agents.evaluation.runner import Options, run_tasks
     from agents.evaluation.tasks import load_tasks
-    from app.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     if tasks is None:

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from app.console import make_console, name_width
-from app.settings import get_settings
-from app.types import format_timestamp
+from core.settings import get_settings
+from core.types import format_timestamp
 
 console = make_console()
 
@@ -77,7 +77,7 @@ def not_descended_note(folders: list[str], shown: int = 3) -> str:
 
 def sources_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """The sources in the knowledge base."""
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(get_settings())
     try:
@@ -102,8 +102,8 @@ def sources_command(as_json: Annotated[bool, typer.Option("--json", help="Print 
 
 def remove_command(source: Annotated[str, typer.Argument(help="Source id, file name or content-hash prefix.")]) -> None:
     """Delete a source from the catalog, the indexes and the thumbnails."""
-    from pipelines.ingest.catalog import CatalogError
     from pipelines.ingest.maintenance import remove_source
+    from pipelines.store.catalog import CatalogError
 
     try:
         removed = remove_source(source)

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.console import make_console
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 console = make_console()
 legal_app = typer.Typer(help="Legal judgement (CAIL2018): charge classifier, precedents, sentencing.",

@@ -12,8 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from app.console import make_console
-from app.settings import Settings, get_settings
-from app.types import Evidence, SourceType, format_timestamp
+from core.settings import Settings, get_settings
+from core.types import Evidence, SourceType, format_timestamp
 
 console = make_console()
 eval_app = typer.Typer(help="Evaluation harnesses: retrieval quality, the agent team.", no_args_is_help=True)
@@ -186,7 +186,7 @@ def eval_retrieval(
 def _check_base_has_the_expected_sources(settings: Settings, labelled: list, queries: Path) -> None:
     """Refuse to score a base that cannot answer: an empty one, or one holding none of the expected sources
     (every figure would be 0 and look like a measurement)."""
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(settings)
     try:

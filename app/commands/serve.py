@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from app.console import make_console
-from app.settings import get_settings
+from core.settings import get_settings
 
 console = make_console()
 keys_app = typer.Typer(help="API keys of the REST API (stored hashed in ARGUS_HOME/api_keys.json).",

@@ -22,7 +22,7 @@ import httpx
 import typer
 
 from app.console import make_console
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 console = make_console()
 API_START_TIMEOUT_S = 120

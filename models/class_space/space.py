@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.class_space.names import ClassText, coco_texts, fingerprint, imagenet_texts
 
 EVIDENCE_VERSION = 1

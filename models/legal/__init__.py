@@ -11,7 +11,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 def baseline_dir(settings: Settings) -> Path:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.settings import Settings
-from app.types import Verdict
+from core.settings import Settings
+from core.types import Verdict
 from models.legal.data import Case, load_cases
 from models.legal.labels import select_charges
 from models.legal.scoring import Sentence, charge_scores, fine_correct, term_score

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.settings import Settings, get_settings
-from app.types import ChargeProbability, Verdict
+from core.settings import Settings, get_settings
+from core.types import ChargeProbability, Verdict
 from models.legal.baseline import TfidfBaseline
 from models.legal.classifier import LegalClassifier
 from models.legal.labels import LabelSet, select_charges

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.settings import Settings
-from app.types import Precedent
+from core.settings import Settings
+from core.types import Precedent
 from models.legal.data import Case
 
 INDEX_FILE = "index.faiss"

@@ -28,8 +28,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from app.settings import Settings
-from app.types import Precedent
+from core.settings import Settings
+from core.types import Precedent
 
 FACT_CHARS = 800
 PRECEDENT_CHARS = 150

@@ -5,8 +5,8 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool, tool
 from pydantic import BaseModel, Field
 
-from app.settings import Settings, get_settings
-from app.types import Verdict
+from core.settings import Settings, get_settings
+from core.types import Verdict
 
 # The verdict's confidence named by the model it came from (Verdict.confidence_source).
 CONFIDENCE_LABELS = {"baseline": "TF-IDF baseline probability", "classifier": "classifier probability",

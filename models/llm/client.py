@@ -38,7 +38,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.llm.budget import PromptTooLong, fit_messages, tokenizer_for
 from models.llm.constrained import (
     StructuredOutputError,

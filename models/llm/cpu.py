@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from app.settings import Settings
+from core.settings import Settings
 
 # Instruction-set extensions that matter to llama.cpp's CPU kernels, in rising order.
 ISA_FLAGS = ("sse4_2", "avx", "f16c", "fma", "avx2", "avx_vnni", "avx512f", "avx512bw", "avx512_vnni",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 class EngineError(RuntimeError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm.cpu import engine_threads
 from models.llm.engine_base import Engine, EngineCommand, EngineError
 from models.llm.llamacpp_build import build_info, server_binary

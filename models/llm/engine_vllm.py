@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm.cpu import core_list, cpu_flags, usable_cores
 from models.llm.engine_base import Engine, EngineCommand, EngineError
 

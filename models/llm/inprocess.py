@@ -35,7 +35,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 import models.torchvision_guard  # noqa: F401  (before transformers, which imports torchvision when present)
-from app.settings import Settings
+from core.settings import Settings
 from models.llm.budget import fit_messages, template_messages, tokenizer_for
 from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm.cpu import cpu_flags
 
 # The llama-cpp-python sdist whose vendor/llama.cpp is built (pinned: its source is the engine).

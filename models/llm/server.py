@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.llm import processes
 from models.llm.engine_base import Engine, EngineError
 from models.llm.engine_llamacpp import ENGINE as LLAMACPP

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from app.settings import Settings, get_settings
-from app.types import Caption, Keyframe, format_timestamp
+from core.settings import Settings, get_settings
+from core.types import Caption, Keyframe, format_timestamp
 from pipelines.ingest.media import iter_frames, probe
 from pipelines.ingest.transcribe import Transcript
 

@@ -8,8 +8,8 @@ import logging
 
 import numpy as np
 
-from app.settings import Settings
-from pipelines.ingest.catalog import IndexedRow
+from core.settings import Settings
+from pipelines.store.catalog import IndexedRow
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from app.types import Chunk
+from core.types import Chunk
 
 ProgressFn = Callable[[float], None]
 

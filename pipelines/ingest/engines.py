@@ -32,9 +32,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Literal
 
-from app.settings import Settings, get_settings
-from pipelines.ingest.catalog import SourceRecord
+from core.settings import Settings, get_settings
 from pipelines.ingest.stages import FileTask, StageError, process_file
+from pipelines.store.catalog import SourceRecord
 
 Engine = Literal["local", "ray"]
 _POLL_S = 0.2

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.types import SourceType
+from core.types import SourceType
 from pipelines.ingest.documents import MIME_TYPES as DOCUMENT_MIME_TYPES
 
 

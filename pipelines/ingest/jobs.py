@@ -40,14 +40,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from app.settings import Settings, get_settings
-from app.types import SourceType
-from pipelines.ingest.catalog import Catalog, SourceRecord, open_catalog, writer_lock
+from core.settings import Settings, get_settings
+from core.types import SourceType
 from pipelines.ingest.engines import Engine, Outcome, StageEvent, run_tasks
-from pipelines.ingest.indexes import IndexWriter
 from pipelines.ingest.inputs import InputError, discover, hash_file, inspect_file
 from pipelines.ingest.progress import ProgressSink, RichProgress, SilentProgress
 from pipelines.ingest.stages import FileTask
+from pipelines.store.catalog import Catalog, SourceRecord, open_catalog, writer_lock
+from pipelines.store.indexes import IndexWriter
 
 log = logging.getLogger(__name__)
 

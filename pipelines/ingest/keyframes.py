@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from pipelines.ingest.media import iter_frames
 from pipelines.ingest.visual import image_embedding
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.settings import Settings, get_settings
-from app.types import Source
-from pipelines.ingest.catalog import CatalogError, IndexedRow, open_catalog, writer_lock
-from pipelines.ingest.indexes import IndexWriter
+from core.settings import Settings, get_settings
+from core.types import Source
+from pipelines.store.catalog import CatalogError, IndexedRow, open_catalog, writer_lock
+from pipelines.store.indexes import IndexWriter
 
 EMBED_BATCH = 64
 

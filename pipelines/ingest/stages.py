@@ -35,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.settings import Settings, get_settings
-from app.types import Caption, Keyframe, Segment, Source, SourceType
+from core.settings import Settings, get_settings
+from core.types import Caption, Keyframe, Segment, Source, SourceType
 from models.registry import ModelUnavailable
-from pipelines.ingest.catalog import SourceRecord, chunk_index_text
 from pipelines.ingest.documents import DocumentError, read_document
 from pipelines.ingest.media import BadMediaError, decode_audio, probe
+from pipelines.store.catalog import SourceRecord, chunk_index_text
 
 Report = Callable[[str, float], None]  # (stage, fraction of that stage done)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.settings import Settings, get_settings
-from app.types import Segment
+from core.settings import Settings, get_settings
+from core.types import Segment
 from models.asr import DecodeOptions, SpeechRecognizer, Word, load_recognizer
 from models.vad import SpeechSpan, load_vad
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.settings import get_settings
-from app.types import DetectedObject, Tag
+from core.settings import get_settings
+from core.types import DetectedObject, Tag
 from models.ocr import load_reader
 from models.vision import load_detector, load_tagger
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from app.types import Answer, Evidence
+from core.types import Answer, Evidence
 from pipelines.retrieve.support import MIN_SUPPORT, check_answer, support, words
 
 NOT_FOUND = "The knowledge base does not answer this question: no ingested video or document covers it."

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.ingest.indexes import Hit as IndexHit
-from pipelines.ingest.indexes import Indexes
 from pipelines.retrieve.fusion import CONFIDENCE_FLOOR, Background, normalise, z_confidence
+from pipelines.store.indexes import Hit as IndexHit
+from pipelines.store.indexes import Indexes
 
 TEXT_KINDS = frozenset({"segment", "caption", "chunk"})
 CHANNELS = ("keyword", "dense", "visual", "image", "clip")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from app.types import Evidence
+from core.types import Evidence
 from pipelines.retrieve.metrics import ndcg_at, percentile, recall_at, reciprocal_rank, spans_overlap
 
 DEPTH = 10  # every metric looks at most this deep

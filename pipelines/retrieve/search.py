@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from app.settings import Settings, get_settings
-from app.types import Citation, Evidence, Source, SourceType
-from pipelines.ingest.catalog import Catalog, open_catalog
-from pipelines.ingest.indexes import Indexes, current_version, open_indexes
+from core.settings import Settings, get_settings
+from core.types import Citation, Evidence, Source, SourceType
 from pipelines.retrieve.channels import (
     CHANNELS,
     ScoredRow,
@@ -34,6 +32,8 @@ from pipelines.retrieve.channels import (
 )
 from pipelines.retrieve.fusion import Fused, FusionRule, Granularity, Hit, confidence_weights, fuse
 from pipelines.retrieve.rerank import Reranker, rerank_order
+from pipelines.store.catalog import Catalog, open_catalog
+from pipelines.store.indexes import Indexes, current_version, open_indexes
 
 MAX_QUERY_CHARS = 2000
 ROW_CACHE_SIZE = 50_000  # catalog rows kept between searches (cleared when full or on a new index version)

@@ -10,7 +10,7 @@ import pytest
 from scripted import ScriptedChatModel
 from typer.testing import CliRunner
 
-from app.types import Citation, Evidence, SourceType
+from core.types import Citation, Evidence, SourceType
 from pipelines.retrieve.answer import finish_answer
 
 pytestmark = pytest.mark.unit

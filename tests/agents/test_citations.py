@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.citations import check_citations, support, tokens
-from app.types import Citation, Evidence
+from core.types import Citation, Evidence
 
 pytestmark = pytest.mark.unit
 

@@ -15,8 +15,8 @@ from scripted import ScriptedChatModel, tool_call
 
 from agents.graph import NODES, build_graph, make_team
 from agents.run import get_run, open_checkpointer, review_command, run_agents, stream_events
-from app.settings import Settings
-from app.types import Citation, Evidence, Plan, SourceType
+from core.settings import Settings
+from core.types import Citation, Evidence, Plan, SourceType
 
 pytestmark = pytest.mark.unit
 
@@ -279,14 +279,14 @@ def test_researcher_falls_back_to_a_goal_search_when_its_call_finds_nothing(sett
 
 def test_checkpoints_rebuild_the_projects_types_only() -> None:
     from agents.run import checkpoint_serializer
-    from app.types import PlanStep
+    from core.types import PlanStep
 
     serde = checkpoint_serializer()
     plan = Plan(steps=[PlanStep(agent="researcher", goal="find the lamp day", expected_output="a weekday")])
     assert serde.loads_typed(serde.dumps_typed(plan)) == plan
     assert serde.loads_typed(serde.dumps_typed(SourceType("video"))) == SourceType("video")
 
-    class Foreign(BaseModel):  # not in app.types: a checkpoint cannot make the loader build it
+    class Foreign(BaseModel):  # not in core.types: a checkpoint cannot make the loader build it
         x: int = 1
 
     assert not isinstance(serde.loads_typed(serde.dumps_typed(Foreign())), Foreign)

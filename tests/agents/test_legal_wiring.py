@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.tools import legal_tool
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

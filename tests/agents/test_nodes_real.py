@@ -22,8 +22,8 @@ from agents.nodes.reporter import make_reporter
 from agents.nodes.researcher import make_researcher
 from agents.run import run_agents
 from agents.state import AgentState
-from app.settings import Settings
-from app.types import Evidence, Plan
+from core.settings import Settings
+from core.types import Evidence, Plan
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from llm_engine_fixture import llm_engine  # noqa: F401
 from small_docs import write_docs
 
 from agents.run import run_agents
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agents.sandbox import run_python
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

@@ -22,7 +22,7 @@ import pytest
 from agents import sandbox_jail
 from agents.sandbox import BOOT, _environment, _limits, run_python, runner_problem
 from agents.sandbox_jail import PidsCgroup, jail_command
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from api_base import LiveServer, free_port, make_settings, write_documents
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from api_base import client_for, make_settings
 
 from app.api import create_app
 from app.api.security import KeyStore
-from app.types import AgentEvent
+from core.types import AgentEvent
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 
@@ -107,7 +107,7 @@ async def test_body_size_limits(tmp_path) -> None:
 
 
 def _jobs(settings) -> list:
-    from pipelines.ingest.catalog import open_catalog
+    from pipelines.store.catalog import open_catalog
 
     catalog = open_catalog(settings)
     try:

@@ -14,7 +14,7 @@ from api_base import client_for, write_documents
 from app.api import create_app
 from app.api.limits import WorkSlots
 from app.api.problems import ApiError
-from app.types import AgentEvent
+from core.types import AgentEvent
 
 pytestmark = pytest.mark.anyio
 
@@ -158,9 +158,9 @@ def test_a_file_past_the_timeout_is_failed_its_worker_killed_and_the_lock_freed(
                                                                                   tmp_path: Path) -> None:
     import psutil
 
-    from app.settings import get_settings
-    from pipelines.ingest.catalog import open_catalog, writer_lock
+    from core.settings import get_settings
     from pipelines.ingest.jobs import ingest
+    from pipelines.store.catalog import open_catalog, writer_lock
 
     docs = write_documents(tmp_path / "docs")
     # A fresh worker spends a second or more starting and loading its models: 0.05 s is always overrun.
@@ -235,7 +235,7 @@ def test_ingest_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
 
     for i in range(4):
         (tmp_path / f"d{i}.md").write_text(f"# Doc {i}\n\n" + "The harbour crane lifts containers. " * 300)
-    code = ("from app.settings import Settings\nfrom pipelines.ingest.jobs import ingest\n"
+    code = ("from core.settings import Settings\nfrom pipelines.ingest.jobs import ingest\n"
             f"ingest([{str(tmp_path)!r}], progress=False, workers=2, isolate=True,\n"
             f"       settings=Settings(home={str(tmp_path / 'home')!r}, ingest_file_timeout_s=600))\n")
     driver = subprocess.Popen([sys.executable, "-c", code])

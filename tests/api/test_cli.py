@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_keys_cli(argus_home) -> None:
-    from app.settings import get_settings
+    from core.settings import get_settings
 
     runner = CliRunner()
     created = runner.invoke(app, ["keys", "create", "ci", "--scope", "read", "--scope", "ingest"])

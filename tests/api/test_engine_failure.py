@@ -37,7 +37,7 @@ def start_engine(port: int, model: str) -> subprocess.Popen:
 
 
 async def test_engine_killed_mid_answer(tmp_path: Path) -> None:
-    from app.settings import Settings
+    from core.settings import Settings
     from pipelines.ingest.jobs import ingest
 
     port = free_port()

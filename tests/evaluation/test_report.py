@@ -14,7 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from agents.evaluation.judge import cited_sentences, judge_attempt
 from agents.evaluation.report import build_report, compare, write_report
 from agents.evaluation.tasks import parse_tasks
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

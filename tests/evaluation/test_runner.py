@@ -12,7 +12,7 @@ import pytest
 from agents.evaluation.report import write_report
 from agents.evaluation.runner import RESULTS, Options, read_results, run_tasks
 from agents.evaluation.tasks import TaskSet, parse_tasks
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from small_docs import write_docs
 from agents.evaluation.report import write_report
 from agents.evaluation.runner import Options, run_tasks
 from agents.evaluation.tasks import parse_tasks
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.settings import Settings
-from pipelines.ingest.indexes import open_indexes
+from core.settings import Settings
+from pipelines.store.indexes import open_indexes
 
 
 def catalog_snapshot(home: Path) -> dict[str, list]:

@@ -10,12 +10,12 @@ import faiss
 import numpy as np
 import pytest
 
-from app.settings import Settings
-from app.types import Chunk, Keyframe, Source, SourceType
-from pipelines.ingest import indexes as indexes_module
-from pipelines.ingest.catalog import Catalog, SourceRecord
-from pipelines.ingest.indexes import CURRENT, IndexWriter, current_version, open_indexes
+from core.settings import Settings
+from core.types import Chunk, Keyframe, Source, SourceType
 from pipelines.ingest.maintenance import reindex
+from pipelines.store import indexes as indexes_module
+from pipelines.store.catalog import Catalog, SourceRecord
+from pipelines.store.indexes import CURRENT, IndexWriter, current_version, open_indexes
 
 pytestmark = pytest.mark.unit
 

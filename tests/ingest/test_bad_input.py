@@ -14,10 +14,10 @@ from conftest import write_markdown
 from media_files import write_media
 from snapshot import index_sizes, latest_jobs
 
-from app.settings import get_settings
-from pipelines.ingest.catalog import open_catalog
+from core.settings import get_settings
 from pipelines.ingest.inputs import InputError, discover, inspect_file
 from pipelines.ingest.jobs import ingest
+from pipelines.store.catalog import open_catalog
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from app.settings import Settings
-from app.types import DetectedObject, Keyframe, Segment, Tag
+from core.settings import Settings
+from core.types import DetectedObject, Keyframe, Segment, Tag
 from models.registry import ModelUnavailable
 from pipelines.ingest.caption import caption_video, compose_caption
 from pipelines.ingest.transcribe import Transcript

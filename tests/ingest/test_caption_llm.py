@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_caption import KEYFRAMES, TRANSCRIPT
 
-from app.settings import Settings
+from core.settings import Settings
 from pipelines.ingest.caption import compose_caption
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.types import Caption, Chunk, DetectedObject, Keyframe, Segment, Source, SourceType, Tag
-from pipelines.ingest import catalog as catalog_module
-from pipelines.ingest.catalog import MIGRATIONS, Catalog, CatalogError, SourceRecord
+from core.types import Caption, Chunk, DetectedObject, Keyframe, Segment, Source, SourceType, Tag
+from pipelines.store import catalog as catalog_module
+from pipelines.store.catalog import MIGRATIONS, Catalog, CatalogError, SourceRecord
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from test_catalog import doc_record, unit, video_record
 
-from app.settings import Settings
-from app.types import Chunk, Source, SourceType
-from pipelines.ingest.catalog import Catalog, SourceRecord
-from pipelines.ingest.indexes import (
+from core.settings import Settings
+from core.types import Chunk, Source, SourceType
+from pipelines.store.catalog import Catalog, SourceRecord
+from pipelines.store.indexes import (
     CURRENT,
     Hit,
     IndexWriter,

@@ -12,10 +12,10 @@ from absent import require_module
 from snapshot import assert_same_base, catalog_snapshot, index_sizes
 from typer.testing import CliRunner
 
-from app.settings import Settings, get_settings
-from pipelines.ingest.catalog import open_catalog
-from pipelines.ingest.indexes import open_indexes
+from core.settings import Settings, get_settings
 from pipelines.ingest.jobs import ingest
+from pipelines.store.catalog import open_catalog
+from pipelines.store.indexes import open_indexes
 
 pytestmark = pytest.mark.integration
 

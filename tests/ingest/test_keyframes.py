@@ -10,7 +10,7 @@ from PIL import Image
 from synth import photo, write_video
 from tiny_models import build_tiny_clip
 
-from app.settings import Settings
+from core.settings import Settings
 from pipelines.ingest.keyframes import KeyframeImage, select_keyframes
 from pipelines.ingest.media import BadMediaError
 from pipelines.ingest.visual import image_embedding

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tiny_models import build_tiny_clip, build_tiny_sentence_transformer
 
-from app.settings import Settings
+from core.settings import Settings
 from models.registry import ModelUnavailable
 
 pytestmark = pytest.mark.unit
@@ -84,7 +84,7 @@ def test_configured_clip_embeds_images_and_texts_in_one_space(tiny_clip: Path, t
 def test_configured_sentence_transformer_folder_is_used(
     tiny_sentence_transformer: Path, argus_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.settings import get_settings
+    from core.settings import get_settings
     from models.text_embedding import (
         SentenceTransformerEmbedder,
         embed_passages,

@@ -17,7 +17,7 @@ import pytest
 from conftest import subprocess_env, write_html, write_markdown
 from snapshot import assert_same_base, index_sizes, latest_jobs
 
-from app.settings import Settings
+from core.settings import Settings
 from pipelines.ingest.jobs import ingest
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from synth import photo, write_video
 
-from app.settings import Settings
+from core.settings import Settings
 from models.vad import load_vad
 from pipelines.ingest.media import decode_audio
 from pipelines.ingest.transcribe import plan_windows, transcribe

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from synth import PHOTOS, photo, write_video
 
-from app.types import Keyframe
+from core.types import Keyframe
 from models.vision import COCO_LABELS
 from pipelines.ingest.keyframes import select_keyframes
 from pipelines.ingest.visual import describe_keyframe, image_embedding

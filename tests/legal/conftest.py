@@ -15,7 +15,7 @@ import torch
 from absent import absent
 from llm_engine_fixture import llm_engine  # noqa: F401  (the real vLLM engine, for the pipeline test)
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

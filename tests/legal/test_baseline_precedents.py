@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from models.legal.baseline import TfidfBaseline
 from models.legal.data import load_cases
 from models.legal.labels import LabelSet, find_accu

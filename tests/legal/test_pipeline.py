@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.settings import Settings
-from app.types import Verdict
+from core.settings import Settings
+from core.types import Verdict
 from models.legal.data import load_cases
 from models.legal.pipeline import predict
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.types import Precedent
+from core.types import Precedent
 from models.legal.sentencing import SentencingDraft, build_prompt, draft_schema, merge_runs
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ import pytest
 from absent import absent
 from llm_engine_fixture import vllm_engine  # noqa: F401  (vLLM's own server, for the tests marked vllm)
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture(scope="session")

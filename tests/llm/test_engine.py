@@ -11,7 +11,7 @@ import pytest
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm import server
 from models.llm.budget import PromptTooLong, count_prompt_tokens, tokenizer_for
 from models.llm.client import choose, get_chat_model, structured, to_messages

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm import server
 from models.llm.llamacpp_build import build_info
 

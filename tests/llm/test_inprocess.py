@@ -7,7 +7,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm.client import choose, get_chat_model, structured
 from models.llm.inprocess import InProcessChatModel
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm import engine_llamacpp, engine_vllm, server
 
 pytestmark = pytest.mark.unit

@@ -141,7 +141,7 @@ def test_choose_sends_a_grammar_to_llamacpp_and_a_choice_to_vllm() -> None:
 
 
 def test_every_llm_request_has_a_connect_and_read_timeout(tmp_path) -> None:
-    from app.settings import Settings
+    from core.settings import Settings
     from models.llm.client import get_chat_model
 
     s = Settings(home=tmp_path, llm_connect_timeout_s=3, llm_read_timeout_s=77, engine_port=9131)

@@ -12,7 +12,7 @@ import pytest
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from app.settings import Settings
+from core.settings import Settings
 from models.llm import server
 from models.llm.client import get_chat_model, structured
 

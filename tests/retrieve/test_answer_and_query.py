@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
-from app.types import Citation, Evidence, SourceType
+from core.settings import Settings
+from core.types import Citation, Evidence, SourceType
 from pipelines.retrieve.answer import NOT_FOUND, NOT_FOUND_ZH, cited_numbers, finish_answer, resolve_markers
 from pipelines.retrieve.search import MAX_QUERY_CHARS, QueryError, Retriever, clean_query
 

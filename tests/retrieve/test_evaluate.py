@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app.types import Citation, Evidence, SourceType
+from core.types import Citation, Evidence, SourceType
 from pipelines.retrieve.evaluate import Config, evaluate, load_queries, write_report
 
 pytestmark = pytest.mark.unit

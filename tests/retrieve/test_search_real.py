@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.settings import Settings, get_settings
-from app.types import SourceType
+from core.settings import Settings, get_settings
+from core.types import SourceType
 from pipelines.ingest.jobs import ingest
 from pipelines.retrieve.search import Retriever, SearchFilters
 from tests.ingest.media_files import speech

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.settings import Settings, get_settings
-from pipelines.ingest.indexes import open_indexes
+from core.settings import Settings, get_settings
 from pipelines.ingest.jobs import ingest
 from pipelines.retrieve.search import Retriever
+from pipelines.store.indexes import open_indexes
 from tests.ingest.synth import photo, write_video
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from schemathesis.checks import (
 )
 
 from app.api import create_app
-from app.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
-from app.types import SourceType
+from core.settings import Settings
+from core.types import SourceType
 from pipelines.ingest.jobs import auto_workers
 from pipelines.ingest.stages import FileTask
 

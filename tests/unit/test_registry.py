@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
+from core.settings import Settings
 from models.registry import SPECS, AssembledFile, ModelUnavailable, PackageFile, Registry, assemble_file
 
 pytestmark = pytest.mark.unit

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, explain_settings
+from core.settings import Settings, explain_settings
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,7 @@
 Everything Argus knows about the ingested files lives here: sources (identified by the
 sha256 of their bytes), the rows derived from them (transcript segments, keyframes,
 captions, document chunks, each with its embedding vector) and the ingestion jobs.
-The FAISS and Whoosh indexes are derived from these tables (`pipelines.ingest.indexes`).
+The FAISS and Whoosh indexes are derived from these tables (`pipelines.store.indexes`).
 
 Write rules, which make "kill -9 at any point, then resume" safe:
 
@@ -40,8 +40,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.settings import Settings, get_settings
-from app.types import Caption, Chunk, DetectedObject, Keyframe, Segment, Source, SourceType, Tag
+from core.settings import Settings, get_settings
+from core.types import Caption, Chunk, DetectedObject, Keyframe, Segment, Source, SourceType, Tag
 
 Kind = Literal["segment", "caption", "keyframe", "chunk"]
 KINDS: tuple[Kind, ...] = ("segment", "caption", "keyframe", "chunk")

@@ -2,7 +2,7 @@
 
 Reading (retrieval uses only this)::
 
-    from pipelines.ingest.indexes import open_indexes
+    from pipelines.store.indexes import open_indexes
 
     ix = open_indexes(settings)
     ix.dense.search(embed_query("espresso machine"), k=20)  # -> [Hit(kind, row_id, score), ...]
@@ -53,6 +53,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Iterable
@@ -70,9 +71,9 @@ from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.query import Term
 from whoosh.query.compound import DefaultOr
 
-from app.settings import Settings, get_settings
-from pipelines.ingest.catalog import KINDS, Catalog, IndexedRow, Kind
+from core.settings import Settings, get_settings
 from pipelines.ingest.class_vectors import class_space_vectors
+from pipelines.store.catalog import KINDS, Catalog, IndexedRow, Kind
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,12 @@ class JiebaTokenizer(Tokenizer):
             if chars:
                 token.startchar, token.endchar = start_char + start, start_char + end
             yield token
+
+
+# Keyword indexes written before the store had its own package pickled their schema's tokenizer as
+# `pipelines.ingest.indexes.JiebaTokenizer`; this alias lets Whoosh load them (`argus reindex` rewrites
+# them under the new name).
+sys.modules.setdefault("pipelines.ingest.indexes", sys.modules[__name__])
 
 
 @lru_cache(maxsize=1)
