@@ -81,3 +81,8 @@ def select_charges(probs: np.ndarray) -> list[int]:
     order = np.argsort(-probs, kind="stable")[:MAX_CHARGES]
     top = float(probs[order[0]])
     return [int(i) for i in order if i == order[0] or float(probs[i]) >= SECOND_CHARGE_RATIO * top]
+
+
+# The verdict's confidence named by the model it came from (Verdict.confidence_source).
+CONFIDENCE_LABELS = {"baseline": "TF-IDF baseline probability", "classifier": "classifier probability",
+                     "blend": "classifier/baseline blend probability"}

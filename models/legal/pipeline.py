@@ -29,10 +29,9 @@ from core.settings import Settings, get_settings
 from core.types import ChargeProbability, Verdict
 from models.legal.baseline import TfidfBaseline
 from models.legal.classifier import LegalClassifier
-from models.legal.labels import LabelSet, select_charges
+from models.legal.labels import CONFIDENCE_LABELS, LabelSet, select_charges
 from models.legal.precedents import PrecedentBase, embed
 from models.legal.term_estimate import TermEstimator
-from models.legal.tool import CONFIDENCE_LABELS
 
 MAX_FACT_CHARS = 20_000
 MIN_CHINESE_SHARE = 0.3  # of the non-space characters

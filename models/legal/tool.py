@@ -7,10 +7,7 @@ from pydantic import BaseModel, Field
 
 from core.settings import Settings, get_settings
 from core.types import Verdict
-
-# The verdict's confidence named by the model it came from (Verdict.confidence_source).
-CONFIDENCE_LABELS = {"baseline": "TF-IDF baseline probability", "classifier": "classifier probability",
-                     "blend": "classifier/baseline blend probability"}
+from models.legal.labels import CONFIDENCE_LABELS
 
 
 def confidence_text(verdict: Verdict) -> str:

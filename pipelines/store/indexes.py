@@ -72,8 +72,8 @@ from whoosh.query import Term
 from whoosh.query.compound import DefaultOr
 
 from core.settings import Settings, get_settings
-from pipelines.ingest.class_vectors import class_space_vectors
 from pipelines.store.catalog import KINDS, Catalog, IndexedRow, Kind
+from pipelines.store.class_vectors import class_space_vectors
 
 log = logging.getLogger(__name__)
 
