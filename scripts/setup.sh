@@ -16,12 +16,16 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # 1. Debian packages (speech synthesis for the demo corpus, CJK fonts for its slides, the
 #    compilers for the llama.cpp engine,
-#    Chromium for the browser tests).
+#    Chromium for the browser tests, bubblewrap for the code sandbox).
 DEB_PACKAGES=(espeak-ng fonts-wqy-microhei chromium bubblewrap cmake g++ ninja-build)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Where Docker is installed, compose validates docker-compose.yml in the tests (Debian's v1 if no plugin).
+if command -v docker >/dev/null && ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+    missing+=(docker-compose)
+fi
 if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
         say "installing Debian packages: ${missing[*]}"
