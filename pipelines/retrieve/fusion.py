@@ -110,7 +110,12 @@ class Fused:
     @property
     def best_text(self) -> str:
         """The evidence text: `evidence_hits()` joined, at most `EVIDENCE_CHARS` long."""
-        return " ".join(evidence_text(h) or " ".join(h.text.split()) for h in self.evidence_hits())[:EVIDENCE_CHARS]
+        return joined_evidence(self.evidence_hits())
+
+
+def joined_evidence(hits: list[Hit]) -> str:
+    """Rows' evidence texts in order, at most `EVIDENCE_CHARS` long."""
+    return " ".join(evidence_text(h) or " ".join(h.text.split()) for h in hits)[:EVIDENCE_CHARS]
 
 
 def evidence_text(hit: Hit) -> str:

@@ -30,7 +30,15 @@ from pipelines.retrieve.channels import (
     query_background,
     visual_channel,
 )
-from pipelines.retrieve.fusion import Fused, FusionRule, Granularity, Hit, confidence_weights, fuse
+from pipelines.retrieve.fusion import (
+    Fused,
+    FusionRule,
+    Granularity,
+    Hit,
+    confidence_weights,
+    fuse,
+    joined_evidence,
+)
 from pipelines.retrieve.rerank import Reranker, rerank_order
 from pipelines.store.catalog import Catalog, open_catalog
 from pipelines.store.indexes import Indexes, current_version, open_indexes
@@ -265,11 +273,12 @@ class Retriever:
     def _evidence(self, catalog: Catalog, item: Fused, granularity: Granularity) -> Evidence:
         source = self._sources[item.source_id]
         best = max(item.hits, key=lambda h: h.score)
+        evidence = item.evidence_hits()  # once: its text and, for a moment, its cited span
         t0, t1, page = item.t0, item.t1, item.page
         if granularity == "source":  # cite the best hit's moment or page
             t0, t1, page = best.t0, best.t1, best.page
         elif t0 is not None:  # cite the span whose text is the evidence, not the whole moment
-            window = [h for h in item.evidence_hits() if h.t0 is not None]
+            window = [h for h in evidence if h.t0 is not None]
             if window:
                 t0, t1 = min(h.t0 for h in window), max(h.t1 if h.t1 is not None else h.t0 for h in window)
         keyframe_id = item.keyframe_id
@@ -279,7 +288,7 @@ class Retriever:
         heading = next((h.heading for h in item.hits if h.kind == "chunk" and h.page == page and h.heading), None)
         citation = Citation(source_id=source.id, source=source.name, type=source.type, t0=t0, t1=t1,
                             keyframe_id=keyframe_id, page=page, heading=heading)
-        return Evidence(citation=citation, text=item.best_text, score=round(item.score, 4),
+        return Evidence(citation=citation, text=joined_evidence(evidence), score=round(item.score, 4),
                         channels={c: round(s, 4) for c, s in item.channels.items()})
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from absent import absent
 
 from core.settings import Settings
 from models.llm import server
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def test_llamacpp_on_a_broken_gguf_fails_with_its_log_tail(tmp_path: Path) -> None:
     if not build_info(Settings()).runs_here:
-        pytest.skip("llama-server is not built here (scripts/build_llama_server.sh)")
+        absent("llama-server is not built here (scripts/build_llama_server.sh)")
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     settings = Settings(home=tmp_path / "home", chat_model=str(broken), engine_port=8098, llm_backend="llamacpp",
