@@ -36,14 +36,15 @@ def model_checks(settings: Settings) -> list[RoleStatus]:
 
 def llm_engine_checks(settings: Settings) -> list[Check]:
     """Which LLM engine is in use, which build, and which instruction set it runs with here."""
-    from models.llm.cpu import cpu_model, engine_threads, isa_summary
+    from models.llm.cpu import batch_threads, cpu_model, engine_threads, isa_summary
     from models.llm.llamacpp_build import build_info, server_version
 
     chosen = f"{settings.llm_backend} serving {settings.llm_model}"
     if settings.llm_base_url:
         chosen = f"external endpoint {settings.llm_base_url} ({settings.llm_model})"
-    checks = [Check("LLM engine in use", "ok", f"{chosen}; {engine_threads(settings)} threads "
-                    f"(engine_threads={settings.engine_threads or 'auto'})")]
+    checks = [Check("LLM engine in use", "ok", f"{chosen}; {engine_threads(settings)} threads generating, "
+                    f"{batch_threads(settings)} on prompts (engine_threads={settings.engine_threads or 'auto'}, "
+                    f"engine_threads_batch={settings.engine_threads_batch or 'auto'})")]
     checks.append(Check("CPU", "ok", f"{cpu_model()}; instruction sets: {isa_summary()}"))
     build = build_info(settings)
     needed = settings.llm_backend == "llamacpp" and not settings.llm_base_url

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_llm.py                       # llama.cpp, 0.5B (+1.5B if installed), 1 and 2 threads
     .venv/bin/python bench/bench_llm.py --engines llamacpp,vllm --busy
+    .venv/bin/python bench/bench_llm.py --builds avx512=.venv/llama.cpp/0.3.36/bin/llama-server,avx2=/tmp/avx2/llama-server
 
 Per configuration: start-up time to ready, resident memory (PSS of the process group),
 prompt processing at ~1,000 tokens (cold, then the same prefix again), generation at
@@ -10,7 +11,9 @@ through `models.llm.client.structured` (at the automatic thread count only), and
 fraction of the memory-bandwidth bound reached: weight bytes read per token x tokens/s
 ÷ the copy bandwidth numpy measures in the same run. `--busy` repeats the single-stream
 generation with one extra process spinning on a core (what a busy 2-core machine
-leaves). vLLM is measured against a vLLM server already serving `--vllm-port` when
+leaves; the prompt is measured again then too). `--builds` compares llama-server binaries (e.g. the
+AVX-512 and the AVX2 build) in the same run. Each thread count is used for generation and prompts
+alike (`engine_threads`, `engine_threads_batch`). vLLM is measured against a vLLM server already serving `--vllm-port` when
 there is one (start-up not measured then), else started there (~90 s, ~8 GB).
 
 Writes bench/results/llm.json and prints a markdown table (docs/engine.md).
@@ -168,6 +171,7 @@ def measure(settings: Settings, args: argparse.Namespace, weight_bytes: int, ban
         spinner.start()
         try:
             row["single_busy"] = generation(client, info.model, args.max_tokens)
+            row["prefill_busy"] = prefill(client, info.model, args.prefill_repeats)
         finally:
             spinner.terminate()
             spinner.join()
@@ -179,7 +183,7 @@ def measure(settings: Settings, args: argparse.Namespace, weight_bytes: int, ban
     return row
 
 
-def configurations(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+def configurations(args: argparse.Namespace) -> list[tuple[str, str, int, str]]:
     from models.registry import get_registry
 
     out = []
@@ -192,8 +196,15 @@ def configurations(args: argparse.Namespace) -> list[tuple[str, str, int]]:
             if engine == "vllm" and size != "0.5b":
                 continue  # vLLM serves the 0.5B conversion only
             threads = [0] if engine == "vllm" else [int(t) for t in args.threads.split(",")]
-            out += [(engine, model, t) for t in threads]
+            builds = [""] if engine == "vllm" else list(_builds(args))
+            out += [(engine, model, t, b) for t in threads for b in builds]
     return out
+
+
+def _builds(args: argparse.Namespace) -> dict[str, str]:
+    """NAME -> llama-server path from --builds ({"": ""}: the configured binary)."""
+    pairs = [b.split("=", 1) for b in args.builds.split(",") if b]
+    return {name: str(Path(path).expanduser().resolve()) for name, path in pairs} or {"": ""}
 
 
 def main() -> None:
@@ -201,6 +212,8 @@ def main() -> None:
     parser.add_argument("--engines", default="llamacpp", help="comma-separated: llamacpp,vllm")
     parser.add_argument("--models", default="0.5b,1.5b")
     parser.add_argument("--threads", default="1,2", help="llama.cpp thread counts to measure")
+    parser.add_argument("--builds", default="", help="llama-server binaries to compare, NAME=PATH,...; "
+                        "default: the configured one")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--prefill-repeats", type=int, default=25, help="filler paragraphs (~1,000 tokens)")
     parser.add_argument("--structured-n", type=int, default=50)
@@ -218,7 +231,7 @@ def main() -> None:
         "command": " ".join(["bench/bench_llm.py", *sys.argv[1:]]), "max_tokens": args.max_tokens, "runs": [],
     }
     weights: dict[str, dict[str, int]] = {}
-    for engine, model, threads in configurations(args):
+    for engine, model, threads, build in configurations(args):
         base = Settings(llm_chat_model=model)
         from models.registry import chat_gguf_file
 
@@ -226,15 +239,16 @@ def main() -> None:
         port = args.vllm_port if engine == "vllm" else args.port
         home = Path(tempfile.mkdtemp(prefix="argus-bench-llm-"))
         settings = Settings(home=home, llm_backend=engine, llm_chat_model=model, engine_threads=threads,
-                            engine_port=port, llm_base_url=None, models_dir=base.model_cache)
-        print(f"measuring {engine} {model} threads={threads or 'auto'} ...", flush=True)
+                            engine_threads_batch=threads, engine_port=port, llm_base_url=None,
+                            models_dir=base.model_cache, engine_llamacpp_server=_builds(args).get(build, ""))
+        print(f"measuring {engine} {build} {model} threads={threads or 'auto'} ...", flush=True)
         weight = weights[model]["gguf_bytes" if engine == "llamacpp" else "float32_bytes"]
         try:
             row = measure(settings, args, weight, bandwidth, with_structured=threads == max(
                 int(t) for t in args.threads.split(",")) or engine == "vllm")
         finally:
             server.stop(settings, any_home=False)  # only what this run started
-        row.update({"engine": engine, "model": model, "threads": threads or "auto"})
+        row.update({"engine": engine, "model": model, "threads": threads or "auto", "build": build})
         results["runs"].append(row)
         print(json.dumps(row), flush=True)
     results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
@@ -248,15 +262,17 @@ def markdown(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [f"{m['cpu']}, {m['cores']} cores, {m['isa']}; copy bandwidth {m['copy_bandwidth_gb_s']} GB/s; "
              f"load average {m['load_avg_1m_start']}-{m['load_avg_1m_end']}", "",
-             "| engine | model | threads | start s | memory GiB | prompt tok/s (~1k) | first token s | cached s "
-             "| gen tok/s | gen busy | 4 concurrent tok/s | structured valid | % of bound |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| engine | build | model | threads | start s | memory GiB | prompt tok/s (~1k) | first token s "
+             "| cached s | prompt busy | gen tok/s | gen busy | 4 concurrent tok/s | structured valid | % of bound |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in r["runs"]:
         s = row.get("structured")
         valid = f"{s['valid']}/{s['prompts']}" if s else "-"
         lines.append(
-            f"| {row['engine']} | {row['model']} | {row['threads']} | {row['load_s'] or 'reused'} | {row['memory_gib']} "
+            f"| {row['engine']} | {row.get('build') or '-'} | {row['model']} | {row['threads']} "
+            f"| {row['load_s'] or 'reused'} | {row['memory_gib']} "
             f"| {row['prefill']['tokens_per_s']} | {row['prefill']['first_token_s']} | {row['prefill']['cached_s']} "
+            f"| {row['prefill_busy']['tokens_per_s'] if 'prefill_busy' in row else '-'} "
             f"| {row['single']['decode_tokens_per_s']} "
             f"| {row['single_busy']['decode_tokens_per_s'] if 'single_busy' in row else '-'} "
             f"| {row['concurrent_4']['tokens_per_s']} | {valid} "

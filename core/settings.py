@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     engine_port: int = 8011
     engine_threads: int = Field(0, ge=0, description="CPU threads of the local engine; 0: one fewer than the "
                                 "cores this process may run on (os.sched_getaffinity), at least 1.")
+    engine_threads_batch: int = Field(0, ge=0, description="llama.cpp: threads for prompt processing "
+                                      "(--threads-batch); 0: every core this process may run on (prefill is "
+                                      "compute-bound, and the answer waits on it).")
     engine_parallel: int = Field(4, ge=1, description="llama.cpp: requests decoded together (server slots, "
                                  "each with its own max_model_len of KV cache).")
     engine_prompt_cache_mib: int = Field(256, ge=0, description="llama.cpp: host memory for prompts swapped out "

@@ -2,12 +2,15 @@
 # Build llama.cpp's `llama-server` (the embedded LLM engine) into the virtual environment:
 #   $VENV/llama.cpp/<llama-cpp-python version>/bin/llama-server  + build.json
 # The source is vendor/llama.cpp inside the pinned llama-cpp-python sdist from PyPI.
-# Portable across the CPUs of this machine kind: an explicit x86-64 instruction set
-# (AVX2, FMA, F16C, BMI2), never -march=native, no AVX-512 and no AMX (the AMX path
-# segfaults on these VMs; AVX-512 would die on the AVX2-only ones). Built once per user and
-# machine (~/.cache/argus/llama-server, keyed by version, flags and compiler). Skips when
-# built; --force rebuilds. About 10-30 min on
-# 2 busy cores (the time is printed).
+# The instruction set is chosen from an explicit list by what this CPU reports, never
+# -march=native: AVX2 + FMA + F16C + BMI2 everywhere, plus AVX-512 (F/CD/VL/DQ/BW, and
+# VNNI/VBMI/BF16 where present) on CPUs that have it; never AMX (its matmul segfaults on
+# these VMs). ARGUS_LLAMA_ISA=avx2 forces the portable AVX2 build. The flags the binary
+# needs go into build.json (the engine refuses a binary this CPU cannot run), and the cache
+# (~/.cache/argus/llama-server) is keyed by version, flags and compiler, so a build is only
+# ever reused on a CPU with the same instruction set. Skips when built; --force rebuilds;
+# --print-flags prints the instruction set and cmake flags it would build with.
+# About 10 min on 2 idle cores (the time is printed).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,27 +20,45 @@ DEST="$VENV/llama.cpp/$VERSION"
 JOBS="${ARGUS_BUILD_JOBS:-2}"
 say() { printf '\033[1m[llama.cpp]\033[0m %s\n' "$*"; }
 
-if [[ "${1:-}" != "--force" && -x "$DEST/bin/llama-server" && -f "$DEST/build.json" ]]; then
-    say "llama-server $VERSION already built: $DEST/bin/llama-server"
-    exit 0
-fi
 for tool in cmake g++ gcc; do
     command -v "$tool" >/dev/null || { say "missing $tool: apt-get install cmake g++"; exit 1; }
 done
 GENERATOR=(); command -v ninja >/dev/null && GENERATOR=(-G Ninja)
 
+# Instruction set: (cmake option, /proc/cpuinfo flags it needs) from an explicit list.
+CPU_FLAGS=" ${ARGUS_CPU_FLAGS:-$(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2)} "  # override: tests
+has() { for f in "$@"; do [[ "$CPU_FLAGS" == *" $f "* ]] || return 1; done; }
+ISA=(sse4_2 avx f16c fma avx2 bmi2)
+ISA_FLAGS=(-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+has avx_vnni && { ISA+=(avx_vnni); ISA_FLAGS+=(-DGGML_AVX_VNNI=ON); }
+if [[ "${ARGUS_LLAMA_ISA:-auto}" != avx2 ]] && has avx512f avx512cd avx512vl avx512dq avx512bw; then
+    ISA+=(avx512f avx512cd avx512vl avx512dq avx512bw); ISA_FLAGS+=(-DGGML_AVX512=ON)
+    has avx512_vnni && { ISA+=(avx512_vnni); ISA_FLAGS+=(-DGGML_AVX512_VNNI=ON); }
+    has avx512vbmi && { ISA+=(avx512vbmi); ISA_FLAGS+=(-DGGML_AVX512_VBMI=ON); }
+    has avx512_bf16 && { ISA+=(avx512_bf16); ISA_FLAGS+=(-DGGML_AVX512_BF16=ON); }
+else
+    ISA_FLAGS+=(-DGGML_AVX512=OFF)
+fi
 CMAKE_FLAGS=(
     -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF
-    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-    -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+    -DGGML_NATIVE=OFF "${ISA_FLAGS[@]}" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
     -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON
 )
 
-# The build is portable (explicit instruction set), so it is kept once per user and machine,
-# keyed by version, flags and compiler; a new venv on the same machine copies it.
+# Kept once per user and machine, keyed by version, flags (the instruction set) and compiler;
+# a new venv on the same machine copies it.
 CACHE_KEY="$(printf '%s\n' "$VERSION" "${CMAKE_FLAGS[@]}" "$(g++ --version | head -1)" | sha256sum | cut -c1-16)"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/argus/llama-server/$VERSION-$CACHE_KEY"
+if [[ "${1:-}" == "--print-flags" ]]; then  # what would be built here, and nothing else
+    printf 'isa: %s\ncmake: %s\ncache: %s\n' "${ISA[*]}" "${CMAKE_FLAGS[*]}" "$CACHE"
+    exit 0
+fi
+# Built here for this very instruction set (build.json records the key): nothing to do.
+if [[ "${1:-}" != "--force" && -x "$DEST/bin/llama-server" ]] && grep -q "\"key\": \"$CACHE_KEY\"" "$DEST/build.json" 2>/dev/null; then
+    say "llama-server $VERSION already built for ${ISA[*]}: $DEST/bin/llama-server"
+    exit 0
+fi
 install_from() {  # copy a built llama-server (and its build.json) into the venv, if it runs here
     [[ -x "$1/bin/llama-server" && -f "$1/build.json" ]] || return 1
     "$1/bin/llama-server" --version >/dev/null 2>&1 || return 1
@@ -60,7 +81,7 @@ SRC="$WORK/llama_cpp_python-$VERSION/vendor/llama.cpp"
 say "configuring (${CMAKE_FLAGS[*]})"
 cmake -S "$SRC" -B "$WORK/build" "${GENERATOR[@]}" "${CMAKE_FLAGS[@]}" >"$WORK/configure.log" 2>&1 \
     || { tail -40 "$WORK/configure.log"; say "cmake configure failed"; exit 1; }
-say "building llama-server with $JOBS jobs"
+say "building llama-server for ${ISA[*]} with $JOBS jobs"
 cmake --build "$WORK/build" --target llama-server -j "$JOBS" >"$WORK/build.log" 2>&1 \
     || { tail -60 "$WORK/build.log"; say "build failed"; exit 1; }
 
@@ -70,12 +91,12 @@ cp "$WORK/build/bin/llama-server" "$DEST/bin.tmp/llama-server"
 rm -rf "$DEST/bin" && mv "$DEST/bin.tmp" "$DEST/bin"
 seconds=$(( $(date +%s) - started ))
 commit="$(grep -m1 -o 'ggml commit: *[0-9a-f]*' "$WORK/configure.log" | awk '{print $NF}' || true)"
-"$VENV/bin/python" - "$DEST/build.json" "$VERSION" "$commit" "$seconds" "${CMAKE_FLAGS[@]}" <<'PY'
-import json, sys
+ARGUS_ISA="${ISA[*]}" ARGUS_KEY="$CACHE_KEY" "$VENV/bin/python" - "$DEST/build.json" "$VERSION" "$commit" "$seconds" "${CMAKE_FLAGS[@]}" <<'PY'
+import json, os, sys
 path, version, commit, seconds, *flags = sys.argv[1:]
 json.dump({"version": f"{version} (llama.cpp {commit or 'unknown commit'})",
-           # /proc/cpuinfo flags the binary needs; doctor checks them against the CPU.
-           "isa": ["sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"],
+           # /proc/cpuinfo flags the binary needs; the engine and doctor check them against the CPU.
+           "isa": os.environ["ARGUS_ISA"].split(), "key": os.environ["ARGUS_KEY"],
            "cmake_flags": flags, "build_seconds": int(seconds)}, open(path, "w"), indent=2)
 PY
 mkdir -p "$CACHE/bin" && cp "$DEST/bin/llama-server" "$CACHE/bin/" && cp "$DEST/build.json" "$CACHE/build.json"

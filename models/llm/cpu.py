@@ -35,6 +35,16 @@ def engine_threads(settings: Settings) -> int:
     return settings.engine_threads or max(1, len(usable_cores()) - 1)
 
 
+def batch_threads(settings: Settings) -> int:
+    """Threads for prompt processing: `engine_threads_batch`, else (0 = auto) every usable core.
+
+    Prefill is compute-bound and nothing else runs while an answer waits on it: on an idle 2-core
+    machine two threads prefilled 1,000 tokens 1.9x faster than one, while generation (bound by memory
+    bandwidth) gained nothing from the second thread (bench/bench_llm.py, docs/engine.md).
+    """
+    return settings.engine_threads_batch or len(usable_cores())
+
+
 def core_list(cores: list[int]) -> str:
     """'0-2,5,7-8' for [0, 1, 2, 5, 7, 8]."""
     ranges: list[str] = []

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from core.settings import Settings
-from models.llm.cpu import engine_threads
+from models.llm.cpu import batch_threads, engine_threads
 from models.llm.engine_base import Engine, EngineCommand, EngineError
 from models.llm.llamacpp_build import build_info, server_binary
 
@@ -38,7 +38,7 @@ def gguf_path(settings: Settings) -> str:
     return str(chat_gguf_file(settings))
 
 
-def engine_args(settings: Settings, model: str, threads: int) -> list[str]:
+def engine_args(settings: Settings, model: str, threads: int, threads_batch: int | None = None) -> list[str]:
     """`llama-server` arguments for the settings."""
     slots = settings.engine_parallel
     args = [
@@ -50,7 +50,7 @@ def engine_args(settings: Settings, model: str, threads: int) -> list[str]:
         "--parallel", str(slots),
         "--no-kv-unified",  # each slot exactly engine_max_model_len: what /v1/models reports
         "--threads", str(threads),
-        "--threads-batch", str(threads),
+        "--threads-batch", str(threads_batch or threads),
         "--jinja",  # the model's own chat template: tools and forced tool choice
         "--cache-ram", str(settings.engine_prompt_cache_mib),
         "--no-webui",
@@ -78,13 +78,14 @@ def command(settings: Settings) -> EngineCommand:
         raise EngineError(f"{binary} was built for {' '.join(build.isa)}, but this CPU lacks "
                           f"{' '.join(build.missing_on_this_cpu)}; rebuild it here with scripts/build_llama_server.sh")
     model = gguf_path(settings)
-    threads = engine_threads(settings)
+    threads, threads_batch = engine_threads(settings), batch_threads(settings)
     return EngineCommand(
-        argv=[str(binary), *engine_args(settings, model, threads)],
+        argv=[str(binary), *engine_args(settings, model, threads, threads_batch)],
         env=engine_env(settings),
         model_path=model,
         recorded_env=("OMP_",),
-        details={"threads": threads, "slots": settings.engine_parallel, "build": build.describe()},
+        details={"threads": threads, "threads_batch": threads_batch, "slots": settings.engine_parallel,
+                 "build": build.describe()},
     )
 
 

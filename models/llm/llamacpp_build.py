@@ -1,12 +1,13 @@
 """The llama.cpp server binary: where `scripts/setup.sh` builds it and what it was built for.
 
-The build is per machine (inside the virtual environment, never a shared cache): the
-CPUs of this machine kind differ (some AVX2 only, some AVX-512 with AMX), and
-`-march=native` builds compile in what the build machine has: AMX code that segfaults
-on these VMs, or AVX-512 that dies on an AVX2-only host. `scripts/build_llama_server.sh`
-therefore builds for an explicit instruction set (AVX2 + FMA + F16C + BMI2, no AVX-512,
-no AMX) and records it in `build.json` beside the binary, which `argus doctor` and
-`argus engine status` read.
+The build is per machine (inside the virtual environment; the user's build cache is keyed by
+instruction set): the CPUs of this machine kind differ (some AVX2 only, some AVX-512, some
+with AMX), and `-march=native` compiles in whatever the build machine has, AMX code
+included, which segfaults on these VMs. `scripts/build_llama_server.sh` therefore builds
+for an explicit instruction set chosen from what this CPU reports (AVX2 + FMA + F16C +
+BMI2, plus AVX-512 F/CD/VL/DQ/BW and its VNNI/VBMI/BF16 extensions where present; never
+AMX) and records the flags it needs in `build.json` beside the binary, which the engine
+checks before starting it and `argus doctor` and `argus engine status` report.
 """
 
 from __future__ import annotations

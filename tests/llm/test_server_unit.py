@@ -87,6 +87,8 @@ def test_llamacpp_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert flag_value(args, "--threads") == "2" and flag_value(args, "--threads-batch") == "2"
     assert flag_value(args, "--cache-ram") == "64" and flag_value(args, "--api-key") == "secret"
     assert "--api-key" not in engine_llamacpp.engine_args(Settings(home=tmp_path), "/m.gguf", threads=1)
+    split = engine_llamacpp.engine_args(s, "/m.gguf", threads=1, threads_batch=4)
+    assert flag_value(split, "--threads") == "1" and flag_value(split, "--threads-batch") == "4"
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert engine_llamacpp.engine_env(s)["OMP_WAIT_POLICY"] == "PASSIVE"  # spinning threads stall a busy CPU
 
@@ -210,3 +212,13 @@ def test_an_engine_started_from_another_home_is_found_by_its_port(tmp_path: Path
     finally:
         if leader.poll() is None:
             os.killpg(leader.pid, 9)
+
+
+def test_prompts_use_every_usable_core_and_generation_leaves_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.llm import cpu
+
+    monkeypatch.setattr(cpu, "usable_cores", lambda: [0, 1, 2, 3])
+    auto = Settings(home=tmp_path)
+    assert cpu.engine_threads(auto) == 3 and cpu.batch_threads(auto) == 4
+    fixed = Settings(home=tmp_path, engine_threads=1, engine_threads_batch=2)
+    assert cpu.engine_threads(fixed) == 1 and cpu.batch_threads(fixed) == 2
