@@ -11,12 +11,12 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
-from agents.citations import CitationCheck, check_citations
 from agents.intent import is_chinese
 from agents.team import Team, merge_usage
 from core.types import Evidence
 from models.llm.client import StructuredOutputError, choose
-from pipelines.retrieve.answer import answer_messages, finish_answer, relevant
+from pipelines.retrieve.answer import answer_messages, checked_answer, relevant
+from pipelines.retrieve.citations import CitationCheck
 from pipelines.retrieve.search import QueryError
 
 MAX_EVIDENCE = 6  # items in the answer's prompt: prefill is most of a CPU engine's time
@@ -80,13 +80,10 @@ def cited_answer(team: Team, config: RunnableConfig, question: str,
     # held the answer; the citation check below is what catches an answer the evidence does not hold.
     messages = answer_prompt(question, evidence)
     reply, usage = team.call(config, lambda: team.model(ANSWER_TOKENS).invoke(messages))
-    result = finish_answer(question, evidence, str(reply.content))
-    if not result.answered:
-        return not_covered(question), [], None, usage
     asked: list[dict] = []
-    check = check_citations(result.text, result.evidence,
-                            ask=lambda sentence, ev: supports(team, config, sentence, ev, asked), question=question)
+    result, check = checked_answer(question, evidence, str(reply.content),
+                                   ask=lambda sentence, ev: supports(team, config, sentence, ev, asked))
     usage = merge_usage(usage, *asked)
-    if not check.grounded:
+    if not result.answered:
         return not_covered(question), [], check, usage
-    return check.text, result.evidence, check, usage
+    return result.text, result.evidence, check, usage

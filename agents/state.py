@@ -41,7 +41,7 @@ class AgentState(TypedDict, total=False):
     stop_reason: str | None  # the budget that ended the run early
     status: str
     report: str
-    citation_check: dict[str, Any]  # what checking the answer's [n] did (agents.citations.CitationCheck.summary)
+    citation_check: dict[str, Any]  # what checking the answer's [n] did (pipelines.retrieve.citations.CitationCheck.summary)
     harm_margin: float  # the harm screen's margin for the message (agents.intent.HarmScreen)
     remaining_steps: RemainingSteps  # managed by LangGraph: super-steps left before the recursion limit
 

@@ -3,7 +3,7 @@
 Per attempt (`score_attempt`):
 - fact_recall: share of expected facts found in the answer body (the Sources list excluded).
 - citation_validity: share of [n] markers that resolve to the run's evidence.
-- citation_support: share of citing sentences whose cited items hold them lexically (agents.citations.support:
+- citation_support: share of citing sentences whose cited items hold them lexically (pipelines.retrieve.citations.support:
   every number and most content words); independent of the LLM yes/no the run may have used.
 - citation_precision / citation_recall: cited items against `expected_sources` (same file; a
   time-span overlap for moments, the same page for pages).
@@ -82,8 +82,8 @@ def citation_validity(answer: str, evidence: list[dict]) -> float | None:
 
 
 def citation_support(answer: str, evidence: list[dict]) -> float | None:
-    from agents.citations import MARKER as SENTENCE_MARKER
-    from agents.citations import MIN_SUPPORT, sentences, support
+    from pipelines.retrieve.citations import MARKER as SENTENCE_MARKER
+    from pipelines.retrieve.citations import MIN_SUPPORT, sentences, support
 
     citing = [s for s in sentences(answer_body(answer)) if SENTENCE_MARKER.search(s)]
     if not citing:

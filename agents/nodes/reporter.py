@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
 from agents.answering import cited_answer, not_covered
-from agents.citations import check_citations
+from pipelines.retrieve.citations import check_citations
 from agents.intent import is_chinese
 from agents.state import AgentState, evidence_of, findings_of, plan_of
 from agents.team import Team

@@ -1,7 +1,7 @@
 """`argus ask`: retrieve, then let the LLM answer from the evidence only, citing it as [n].
 
 The evidence is numbered in the prompt. The reply is checked sentence by sentence
-(`support.py`): a sentence stays only if an evidence item contains what it claims, and it
+(`citations.py`): a sentence stays only if an evidence item contains what it claims, and it
 cites that item, so every [n] of an `Answer` resolves to a passage that says it. A reply
 with no supported sentence is a decline, in the question's language. When retrieval finds
 nothing relevant enough, the answer says so without asking the LLM (a small model asked
@@ -11,13 +11,13 @@ anyway tends to answer from its own memory).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from core.types import Answer, Evidence
-from pipelines.retrieve.support import MIN_SUPPORT, check_answer, support, words
+from pipelines.retrieve.citations import CitationCheck, check_citations, content, tokens
 
 NOT_FOUND = "The knowledge base does not answer this question: no ingested video or document covers it."
 NOT_FOUND_ZH = "知识库无法回答这个问题：已导入的视频和文档都没有涉及。"
@@ -84,20 +84,29 @@ def not_found(question: str) -> str:
     return NOT_FOUND_ZH if CJK.search(question) else NOT_FOUND
 
 
-def finish_answer(question: str, evidence: list[Evidence], text: str) -> Answer:
+def finish_answer(question: str, evidence: list[Evidence], text: str,
+                  ask: Callable[[str, Evidence], bool] | None = None) -> Answer:
     """The `Answer` for a complete reply: only sentences the evidence supports, each citing the
-    evidence that supports it (`support.check_answer`), numbered as in the prompt."""
+    evidence that supports it, numbered as in the prompt."""
+    return checked_answer(question, evidence, text, ask)[0]
+
+
+def checked_answer(question: str, evidence: list[Evidence], text: str,
+                   ask: Callable[[str, Evidence], bool] | None = None) -> tuple[Answer, CitationCheck | None]:
+    """`finish_answer` and the citation check behind it (None when nothing was checked); `ask(sentence,
+    item)` is an LLM's yes/no for sentences lexical support cannot settle."""
     evidence = relevant(evidence)
     if not evidence or text.strip() in (NOT_FOUND, NOT_FOUND_ZH):
-        return Answer(question=question, text=not_found(question), evidence=[], answered=False)
-    checked = check_answer(text, question, [ev.text for ev in evidence])
-    if checked.supported:
-        return Answer(question=question, text=checked.text, evidence=evidence, answered=True)
+        return Answer(question=question, text=not_found(question), evidence=[], answered=False), None
+    check = check_citations(text, evidence, ask=ask, question=question)
+    if check.grounded:
+        return Answer(question=question, text=check.text, evidence=evidence, answered=True), check
     decline = not_found(question)
-    if support(words(question), words(evidence[0].text)) >= MIN_SUPPORT:
+    asked = content(tokens(question))
+    if asked and len(asked & set(tokens(evidence[0].text))) / len(asked) >= 0.5:
         # The top passage is about the question although no answer sentence held up: show it.
         closest = " ".join(evidence[0].text.split())[:300]
         lead = "最接近的段落是" if CJK.search(question) else "The closest passage is"
         return Answer(question=question, text=f'{decline} {lead} [1]: "{closest}"', evidence=evidence[:1],
-                      answered=False)
-    return Answer(question=question, text=decline, evidence=[], answered=False)
+                      answered=False), check
+    return Answer(question=question, text=decline, evidence=[], answered=False), check

@@ -1,10 +1,10 @@
-"""Checking an answer's [n] citations against the evidence (agents.citations)."""
+"""Checking an answer's [n] citations against the evidence (pipelines.retrieve.citations)."""
 
 from __future__ import annotations
 
 import pytest
 
-from agents.citations import check_citations, support, tokens
+from pipelines.retrieve.citations import check_citations, support, tokens
 from core.types import Citation, Evidence
 
 pytestmark = pytest.mark.unit
@@ -67,3 +67,19 @@ def test_a_restated_question_is_no_claim() -> None:
     assert not check_citations("You should change the engine oil [1].", evidence, question=question).grounded
     kept = check_citations("Change the engine oil every 5000 km [1].", evidence, question=question)
     assert kept.grounded and kept.text == "Change the engine oil every 5000 km [1]."
+
+
+def test_an_uncited_claim_nothing_holds_is_removed_and_a_bare_ok_stays() -> None:
+    check = check_citations("OK. The water should be 92 to 96 degrees. Grinders cost 120 dollars.", EVIDENCE)
+    assert check.text == "OK. The water should be 92 to 96 degrees [2]."
+    assert check.removed == ["Grinders cost 120 dollars."]
+
+
+def test_evidence_about_something_else_does_not_hold_a_claim_about_the_question() -> None:
+    question = "What is the price of the red motorcycle in the workshop?"
+    evidence = [ev("Rear Admiral Grace Hopper built the first compiler.", "hopper.mp4"),
+                ev("The red motorcycle in the workshop gets its chain oiled every 500 km.", "moto.mp4")]
+    made_up = "The price of the red motorcycle is Rear Admiral Grace Hopper [1]."
+    assert not check_citations(made_up, evidence, question=question).grounded
+    held = check_citations("The red motorcycle gets its chain oiled every 500 km [1].", evidence, question=question)
+    assert held.text == "The red motorcycle gets its chain oiled every 500 km [2]."
