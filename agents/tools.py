@@ -103,14 +103,20 @@ def _media_window(catalog, src, t: float) -> list[Evidence]:
 
 
 def legal_tool(settings: Settings) -> tuple[BaseTool | None, str]:
-    """The legal-judgement tool, bound to `settings`, when `models.legal` imports and its trained state (the
-    classifier and the precedent base under ARGUS_HOME/legal) exists; otherwise None and why."""
+    """The legal-judgement tool, bound to `settings`, when `models.legal` imports and the state its pipeline
+    loads exists under ARGUS_HOME/legal (the precedent base, and the baseline and/or the classifier as
+    `legal_baseline_weight` mixes them); otherwise None and why."""
     try:
         legal = importlib.import_module("models.legal")
         make_legal_tool = importlib.import_module("models.legal.tool").make_legal_tool
     except Exception as exc:  # noqa: BLE001 — any import failure means "not available"
         return None, f"legal tool unavailable: {type(exc).__name__}: {exc}"
-    missing = [p.name for p in (legal.classifier_dir(settings), legal.precedents_dir(settings)) if not p.is_dir()]
+    # What the pipeline loads: the precedents, and each charge model the mix gives weight.
+    weight = settings.legal_baseline_weight
+    needed = [legal.precedents_dir(settings)]
+    needed += [legal.baseline_dir(settings)] if weight > 0 else []
+    needed += [legal.classifier_dir(settings)] if weight < 1 else []
+    missing = [p.name for p in needed if not p.is_dir()]
     if missing:
         return None, (f"legal tool unavailable: no {' or '.join(missing)} under {settings.legal_dir} "
                       "(`argus legal train` and `argus legal index` build them)")

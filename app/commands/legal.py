@@ -46,6 +46,9 @@ def train_cmd(
     probe: Annotated[bool, typer.Option(help="Initialise the head by a linear probe first (LP-FT).")] = True,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 25,
     restart: Annotated[bool, typer.Option("--restart", help="Discard the checkpoint and start over.")] = False,
+    baseline_only: Annotated[bool, typer.Option(
+        "--baseline-only", help="Train the TF-IDF baseline and the term estimate only: all the default "
+                                "pipeline uses (legal_baseline_weight 1.0).")] = False,
 ) -> None:
     """Train the TF-IDF baseline (seconds), then fine-tune the LoRA charge classifier (resumable).
 
@@ -63,6 +66,8 @@ def train_cmd(
     valid_file = valid or (train_file.parent / "valid.jsonl")
     torch.set_num_threads(settings.threads)
     _train_baseline(settings, train_file)
+    if baseline_only:
+        return
 
     plan = default_plan()
     given = {"limit": limit, "valid_limit": valid_limit, "max_tokens": max_tokens, "epochs": epochs,
