@@ -51,7 +51,6 @@ OVER_LIMIT_ALLOWED: dict[str, str] = {
     "models/registry.py": "the model specs table and the registry that resolves them",
     "pipelines/demo/scripts.py": "the demo videos' narration scripts (data as code)",
     "pipelines/ingest/documents.py": "PDF, DOCX, HTML, Markdown and text readers with the chunker",
-    "pipelines/store/indexes.py": "FAISS and Whoosh readers with the versioned writer",
 }
 
 
