@@ -56,7 +56,8 @@ from core.settings import Settings, get_settings  # noqa: E402
 from core.types import Chunk, Keyframe, Source, SourceType, Tag  # noqa: E402
 from pipelines.retrieve.search import Retriever  # noqa: E402
 from pipelines.store.catalog import Catalog, SourceRecord  # noqa: E402
-from pipelines.store.indexes import IndexWriter, current_version, open_indexes  # noqa: E402
+from pipelines.store.index_writer import IndexWriter  # noqa: E402
+from pipelines.store.indexes import current_version, open_indexes  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "retrieval.json"
 DEFAULT_CACHE = Path(os.environ.get("ARGUS_BENCH_DIR", Path(tempfile.gettempdir()) / "argus_bench")) / "retrieval"
@@ -339,7 +340,8 @@ def bench_vectors_only(args: argparse.Namespace) -> dict:
     import faiss
 
     from models.text_embedding import embed_query
-    from pipelines.store.indexes import ID_SHIFT, KIND_CODES, VectorIndex, build_hnsw
+    from pipelines.store.index_writer import build_hnsw
+    from pipelines.store.indexes import ID_SHIFT, KIND_CODES, VectorIndex
 
     home = args.cache / f"home-{args.chunks}c-{args.images}i-{args.topics}t"
     catalog = Catalog(home / "catalog.sqlite", home)

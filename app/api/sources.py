@@ -92,7 +92,7 @@ def delete_source(request: Request, source_id: RowId) -> Response:
 def _delete(settings, source_id: int) -> None:
     from pipelines.ingest.jobs import remove_upload
     from pipelines.store.catalog import open_catalog
-    from pipelines.store.indexes import IndexWriter
+    from pipelines.store.index_writer import IndexWriter
 
     catalog = open_catalog(settings)
     try:

@@ -47,7 +47,7 @@ from pipelines.ingest.inputs import InputError, discover, hash_file, inspect_fil
 from pipelines.ingest.progress import ProgressSink, RichProgress, SilentProgress
 from pipelines.ingest.stages import FileTask
 from pipelines.store.catalog import Catalog, SourceRecord, open_catalog, writer_lock
-from pipelines.store.indexes import IndexWriter
+from pipelines.store.index_writer import IndexWriter
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import numpy as np
 from core.settings import Settings, get_settings
 from core.types import Source
 from pipelines.store.catalog import CatalogError, IndexedRow, open_catalog, writer_lock
-from pipelines.store.indexes import IndexWriter
+from pipelines.store.index_writer import IndexWriter
 
 EMBED_BATCH = 64
 

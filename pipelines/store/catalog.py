@@ -18,7 +18,9 @@ Write rules, which make "kill -9 at any point, then resume" safe:
 
 The schema is versioned: `MIGRATIONS` is an ordered list of SQL scripts; `open_catalog`
 applies the missing ones, each in its own transaction, and records the version in
-`schema_version`.
+`schema_version`. The tables and their migrations are in `pipelines.store.catalog_schema`,
+the records written and read (`SourceRecord`, `Job`, `IndexedRow`) in
+`pipelines.store.catalog_rows`; this module re-exports them.
 
 Row ids are AUTOINCREMENT keys, never reused after a removal, so a (kind, row id) held
 by an index or a reader always names the same row or none. Indexes refer to rows by
@@ -34,180 +36,39 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from core.settings import Settings, get_settings
-from core.types import Caption, Chunk, DetectedObject, Keyframe, Segment, Source, SourceType, Tag
+from core.types import Caption, Chunk, DetectedObject, Keyframe, Segment, Source, Tag
+from pipelines.store.catalog_rows import (
+    IndexedRow,
+    Job,
+    SourceRecord,
+    _at,
+    _blob,
+    _caption,
+    _chunk,
+    _evidence,
+    _segment,
+    _source,
+    _vector,
+    chunk_index_text,
+)
+from pipelines.store.catalog_schema import (
+    _TABLES,
+    KINDS,
+    MIGRATIONS,
+    CatalogError,
+    JobStatus,
+    Kind,
+    _select,
+    _statements,
+)
 
-Kind = Literal["segment", "caption", "keyframe", "chunk"]
-KINDS: tuple[Kind, ...] = ("segment", "caption", "keyframe", "chunk")
-_TABLES: dict[Kind, str] = {"segment": "segments", "caption": "captions", "keyframe": "keyframes", "chunk": "chunks"}
-# The columns a row object needs: the vector blobs (up to 7 KB a keyframe) stay on disk.
-_COLUMNS: dict[Kind, str] = {
-    "segment": "id, source_id, t0, t1, text, language",
-    "caption": "id, source_id, text, model, composed",
-    "keyframe": "id, source_id, t, path, objects, tags, ocr",
-    "chunk": "id, source_id, ordinal, text, page, heading",
-}
-
-
-def _select(kind: Kind) -> str:
-    return f"SELECT {_COLUMNS[kind]} FROM {_TABLES[kind]}"
-
-
-JobStatus = Literal["queued", "running", "done", "failed", "skipped"]
-
-MIGRATIONS: list[str] = [
-    # 1: the initial schema.
-    """
-    CREATE TABLE sources (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        content_hash TEXT NOT NULL UNIQUE,
-        path TEXT NOT NULL,
-        name TEXT NOT NULL,
-        type TEXT NOT NULL CHECK (type IN ('video', 'audio', 'document')),
-        mime TEXT NOT NULL DEFAULT '',
-        language TEXT,
-        duration_s REAL,
-        pages INTEGER,
-        size_bytes INTEGER NOT NULL,
-        added_at REAL NOT NULL
-    );
-    CREATE TABLE segments (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-        t0 REAL NOT NULL,
-        t1 REAL NOT NULL,
-        text TEXT NOT NULL,
-        language TEXT,
-        embedding BLOB
-    );
-    CREATE TABLE keyframes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-        t REAL NOT NULL,
-        path TEXT NOT NULL,
-        objects TEXT NOT NULL DEFAULT '[]',
-        tags TEXT NOT NULL DEFAULT '[]',
-        ocr TEXT NOT NULL DEFAULT '',
-        embedding BLOB,
-        image_embedding BLOB,
-        clip_embedding BLOB
-    );
-    CREATE TABLE captions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-        text TEXT NOT NULL,
-        model TEXT NOT NULL,
-        composed INTEGER NOT NULL DEFAULT 0,
-        embedding BLOB
-    );
-    CREATE TABLE chunks (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL,
-        text TEXT NOT NULL,
-        page INTEGER,
-        heading TEXT,
-        embedding BLOB
-    );
-    CREATE TABLE jobs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        path TEXT NOT NULL,
-        content_hash TEXT,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'skipped')),
-        stage TEXT NOT NULL DEFAULT '',
-        progress REAL NOT NULL DEFAULT 0,
-        error TEXT,
-        source_id INTEGER,
-        run_id TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE INDEX segments_source ON segments(source_id);
-    CREATE INDEX keyframes_source ON keyframes(source_id, t);
-    CREATE INDEX captions_source ON captions(source_id);
-    CREATE INDEX chunks_source ON chunks(source_id, ordinal);
-    CREATE INDEX jobs_status ON jobs(status);
-    """,
-    # 2: a keyframe's full class evidence (JSON, see pipelines/ingest/visual.py), which the
-    # class-space index is built from; '{}' for keyframes ingested before it was kept.
-    """
-    ALTER TABLE keyframes ADD COLUMN evidence TEXT NOT NULL DEFAULT '{}';
-    """,
-]
-
-
-class CatalogError(RuntimeError):
-    pass
-
-
-@dataclass
-class SourceRecord:
-    """Everything derived from one file, written to the catalog in one transaction.
-
-    Vectors are float32 and L2-normalised. `text_vectors[kind][i]` belongs to the i-th
-    row of that kind (None where the row has no text, e.g. a keyframe with no detections).
-    `thumbnails[i]` holds the JPEG bytes of `keyframes[i]`; the driver writes them under
-    `media_dir` and sets each keyframe's `path` before `add_source`.
-    """
-
-    source: Source
-    segments: list[Segment] = field(default_factory=list)
-    keyframes: list[Keyframe] = field(default_factory=list)
-    keyframe_evidence: list[dict] = field(default_factory=list)  # per keyframe, as in pipelines/ingest/visual.py
-    captions: list[Caption] = field(default_factory=list)
-    chunks: list[Chunk] = field(default_factory=list)
-    text_vectors: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
-    image_vectors: list[np.ndarray | None] = field(default_factory=list)
-    clip_vectors: list[np.ndarray | None] = field(default_factory=list)
-    thumbnails: list[bytes] = field(default_factory=list)
-
-
-@dataclass
-class Job:
-    id: int
-    path: str
-    content_hash: str | None
-    status: JobStatus
-    stage: str
-    progress: float
-    error: str | None
-    source_id: int | None
-    run_id: str | None
-    created_at: float
-    updated_at: float
-
-
-@dataclass
-class IndexedRow:
-    """One row as the indexes see it: its text and vectors."""
-
-    kind: Kind
-    row_id: int
-    source_id: int
-    text: str
-    embedding: np.ndarray | None
-    image_embedding: np.ndarray | None = None
-    clip_embedding: np.ndarray | None = None
-    evidence: dict | None = None  # keyframes: the class evidence, or one rebuilt from its tags and objects
-
-
-def _blob(vector: np.ndarray | None) -> bytes | None:
-    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
-
-
-def _vector(blob: bytes | None) -> np.ndarray | None:
-    return None if blob is None else np.frombuffer(blob, dtype=np.float32)
-
-
-def chunk_index_text(chunk_text: str, heading: str | None) -> str:
-    """The text the indexes see for a chunk: its heading path gives it context."""
-    return f"{heading}\n{chunk_text}" if heading else chunk_text
+__all__ = ["KINDS", "MIGRATIONS", "Catalog", "CatalogError", "IndexedRow", "Job", "JobStatus", "Kind", "SourceRecord",
+           "chunk_index_text", "open_catalog", "writer_lock"]
 
 
 class Catalog:
@@ -484,51 +345,6 @@ class Catalog:
             rows = self._query("SELECT * FROM jobs WHERE status=? ORDER BY id DESC LIMIT ?", (status, limit))
         return [Job(**dict(r)) for r in rows]
 
-
-def _statements(script: str) -> Iterator[str]:
-    """Split an SQL script into complete statements (triggers with inner `;` stay whole)."""
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            yield buffer.strip()
-            buffer = ""
-    if buffer.strip():
-        raise CatalogError(f"incomplete SQL statement in a migration: {buffer.strip()[:60]}")
-
-
-def _at(items: list | None, i: int):
-    return items[i] if items is not None and i < len(items) else None
-
-
-def _evidence(stored: str, keyframe: Keyframe) -> dict:
-    """The stored class evidence; for a keyframe ingested before it was kept, its thresholded
-    tags (by label) and objects, which give a coarser class-space vector."""
-    evidence = json.loads(stored or "{}")
-    if evidence:
-        return evidence
-    return {"v": 0, "tag_labels": [[t.label, t.score] for t in keyframe.tags],
-            "objects": [[o.label, o.score, max(0.0, o.box[2] - o.box[0]) * max(0.0, o.box[3] - o.box[1])]
-                        for o in keyframe.objects]}
-
-
-def _source(r: sqlite3.Row) -> Source:
-    return Source(id=r["id"], content_hash=r["content_hash"], path=r["path"], name=r["name"], type=SourceType(r["type"]),
-                  mime=r["mime"], language=r["language"], duration_s=r["duration_s"], pages=r["pages"],
-                  size_bytes=r["size_bytes"])
-
-
-def _segment(r: sqlite3.Row) -> Segment:
-    return Segment(id=r["id"], source_id=r["source_id"], t0=r["t0"], t1=r["t1"], text=r["text"], language=r["language"])
-
-
-def _caption(r: sqlite3.Row) -> Caption:
-    return Caption(id=r["id"], source_id=r["source_id"], text=r["text"], model=r["model"], composed=bool(r["composed"]))
-
-
-def _chunk(r: sqlite3.Row) -> Chunk:
-    return Chunk(id=r["id"], source_id=r["source_id"], ordinal=r["ordinal"], text=r["text"], page=r["page"],
-                 heading=r["heading"])
 
 
 @contextmanager

@@ -13,9 +13,10 @@ import pytest
 from core.settings import Settings
 from core.types import Chunk, Keyframe, Source, SourceType
 from pipelines.ingest.maintenance import reindex
-from pipelines.store import indexes as indexes_module
+from pipelines.store import index_writer as index_writer_module
 from pipelines.store.catalog import Catalog, SourceRecord
-from pipelines.store.indexes import CURRENT, IndexWriter, current_version, open_indexes
+from pipelines.store.index_writer import IndexWriter
+from pipelines.store.indexes import CURRENT, current_version, open_indexes
 
 pytestmark = pytest.mark.unit
 
@@ -171,14 +172,14 @@ def test_a_failed_hnsw_write_leaves_the_live_version_whole(base, monkeypatch) ->
             raise OSError("disk full")
         real_write(index, path)
 
-    monkeypatch.setattr(indexes_module.faiss, "write_index", fail_on_hnsw)
+    monkeypatch.setattr(index_writer_module.faiss, "write_index", fail_on_hnsw)
     with pytest.raises(OSError):
         writer.publish()
     assert (settings.index_dir / CURRENT).read_text().strip() == live
     ix = open_indexes(settings)
     assert ix.version == live and len(ix.dense) == 100 and ix.dense.search_type == "flat"
 
-    monkeypatch.setattr(indexes_module.faiss, "write_index", real_write)
+    monkeypatch.setattr(index_writer_module.faiss, "write_index", real_write)
     writer.publish()
     assert manifest(settings)["search"] == {"dense": "hnsw"}
     assert not list(settings.index_dir.glob(".tmp-*"))  # the half-written folder was swept

@@ -12,10 +12,10 @@ from test_catalog import doc_record, unit, video_record
 from core.settings import Settings
 from core.types import Chunk, Source, SourceType
 from pipelines.store.catalog import Catalog, SourceRecord
+from pipelines.store.index_writer import IndexWriter
 from pipelines.store.indexes import (
     CURRENT,
     Hit,
-    IndexWriter,
     chinese_analyzer,
     current_version,
     dense_id,
