@@ -43,6 +43,9 @@ COMPUTE = re.compile(
     r"difference|ratio|times|multipl\w*|divid\w*|add up|subtract\w*|per cent)\b|%"
     r"|计算|算一?下|算出|多少|几[次倍年个]|百分之|百分比|平均|总共|一共|合计|相差|差多少|倍|之和|之差|其余|剩下",
     re.IGNORECASE)
+# Two different units of time ("2000 eggs a day ... in a week") stand for a conversion factor: a number too.
+TIME_UNIT = re.compile(r"\b(?:second|minute|hour|day|week|month|year|decade|century)s?\b|秒|分钟|小时|天|日|周|星期|月|年",
+                       re.IGNORECASE)
 
 # A small harm taxonomy (the usual categories of a content policy), in both languages, and what ordinary
 # questions to this assistant look like. A message nearer to the first list is screened as harmful.
@@ -102,8 +105,11 @@ def is_case_description(text: str) -> bool:
 
 
 def wants_calculation(text: str) -> bool:
-    """At least two numbers and a compute intent (English or Chinese): the coder's work."""
-    return len(NUMBER.findall(text)) >= 2 and COMPUTE.search(text) is not None
+    """At least two numbers (two different units of time count as one) and a compute intent (English or
+    Chinese): the coder's work."""
+    units = {u.lower().rstrip("s") for u in TIME_UNIT.findall(text)}
+    numbers = len(NUMBER.findall(text)) + (len(units) >= 2)
+    return numbers >= 2 and COMPUTE.search(text) is not None
 
 
 class HarmScreen:

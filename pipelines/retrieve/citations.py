@@ -115,19 +115,34 @@ def _numbers(words: set[str]) -> set[str]:
     return {w for w in words if re.fullmatch(r"\d+(?:\.\d+)?", w)}
 
 
-def support(sentence: str, evidence_text: str, asked: frozenset[str] | set[str] = frozenset()) -> float:
-    """How far `evidence_text` holds the sentence: 0 when a number of its claim is missing, else the share of
-    its content words found, where the words it shares with the question (`asked`) count half (they say what
-    the sentence is about, not what it claims) and at least one of them must be found (the evidence is about
-    the same thing). 1.0 for a sentence with no content words."""
+def support(sentence: str, evidence_text: str, asked: frozenset[str] | set[str] = frozenset(),
+            names: bool = True) -> float:
+    """How far `evidence_text` holds the sentence: 0 when a number of its claim or (with `names`) a proper
+    name is missing, else the share of its content words found, where the words it shares with the question
+    (`asked`) count half (they say what the sentence is about, not what it claims) and at least one of them
+    must be found (the evidence is about the same thing). 1.0 for a sentence with no content words."""
     words = content(tokens(MARKER.sub("", sentence)))
     if not words:
         return 1.0
     held = set(tokens(evidence_text))
     claim, topic = words - asked, words & asked
-    if not _numbers(claim) <= held or (topic and not topic & held):
+    if not _numbers(claim) <= held or (topic and not topic & held) or (names and not _names(sentence) <= held):
         return 0.0
     return (len(claim & held) + 0.5 * len(topic & held)) / (len(claim) + 0.5 * len(topic))
+
+
+NAME = re.compile(r"(?<=[\w,;:)] )[A-Z][a-z]{2,}")  # a capitalised word inside a sentence: a proper name
+
+
+CALENDAR = frozenset(_stem(w) for w in """january february march april may june july august september october
+november december monday tuesday wednesday thursday friday saturday sunday""".split())
+
+
+def _names(sentence: str) -> set[str]:
+    """The proper names of a sentence ("... landed on Mars" -> {"mars"}): evidence that lacks one is about
+    something else, however many other words it shares. Months and weekdays are details, not names."""
+    found = (_stem(n.lower()) for n in NAME.findall(MARKER.sub("", sentence)))
+    return {w for w in found if w not in STOP and w not in CALENDAR}
 
 
 @dataclass
@@ -186,7 +201,7 @@ def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evi
             if best is not None and scores[best] >= MIN_SUPPORT:
                 kept.append(_with_marker(bare, [best + 1]))
                 check.added += 1
-            elif any(support(bare, r) >= MIN_SUPPORT for r in results):
+            elif any(support(bare, r, names=False) >= MIN_SUPPORT for r in results):
                 kept.append(bare)
             else:
                 check.removed.append(bare.strip())
@@ -205,7 +220,7 @@ def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evi
         if holding:
             check.supported += 1
             kept.append(_with_marker(bare, holding))
-        elif any(support(bare, r) >= MIN_SUPPORT for r in results):
+        elif any(support(bare, r, names=False) >= MIN_SUPPORT for r in results):
             check.supported += 1
             kept.append(bare)
         else:

@@ -64,6 +64,11 @@ def test_the_path_of_a_question(question: str, route: str) -> None:
 def test_case_descriptions_and_calculations_are_general_rules() -> None:
     assert is_case_description("公诉机关指控：被告人于某日驾车") and not is_case_description("长城有多长？")
     assert wants_calculation("Average of 12 and 38?") and not wants_calculation("Average sleep of a cat?")
+    # one number and two units of time: a conversion; one unit or no number: a lookup
+    assert wants_calculation("A pump moves 40 litres an hour. How much is that per day?")
+    assert wants_calculation("一台机器每天生产300个零件，一周一共生产多少个？")
+    assert not wants_calculation("How many hours a day do adult cats sleep?")
+    assert not wants_calculation("How many eggs does a queen lay per day in 2020?")
 
 
 def test_the_language_of_a_message() -> None:

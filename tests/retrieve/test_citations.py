@@ -83,3 +83,19 @@ def test_evidence_about_something_else_does_not_hold_a_claim_about_the_question(
     assert not check_citations(made_up, evidence, question=question).grounded
     held = check_citations("The red motorcycle gets its chain oiled every 500 km [1].", evidence, question=question)
     assert held.text == "The red motorcycle gets its chain oiled every 500 km [2]."
+
+
+def test_a_proper_name_the_evidence_lacks_means_it_is_about_something_else() -> None:
+    question = "In which year did humans first land on Mars?"
+    evidence = [ev("In July 1969 Apollo 11 landed the first humans on the Moon.", "space.mp4")]
+    assert not check_citations("Humans first landed on Mars in 1969 [1].", evidence, question=question).grounded
+    kept = check_citations("Humans first landed on the Moon in 1969 [1].", evidence, question="When did humans "
+                           "first land on the Moon?")
+    assert kept.grounded and kept.text == "Humans first landed on the Moon in 1969 [1]."
+    # a month is a detail, not a name: most words held, the sentence stands
+    sputnik = [ev("In 1957 the Soviet Union launched Sputnik, the first artificial satellite.", "space.mp4")]
+    assert check_citations("The first satellite was launched in July 1957 by the Soviet Union [1].", sputnik,
+                           question="When was the first satellite launched?").grounded
+    # a calculation's output holds its sentence without naming the tool that computed it
+    done = check_citations("Computed with Python, the total is 14000 eggs.", evidence, results=["total: 14000 eggs"])
+    assert done.text == "Computed with Python, the total is 14000 eggs."
