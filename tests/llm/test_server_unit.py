@@ -117,7 +117,11 @@ def test_a_chat_model_that_is_not_gguf_is_refused_by_llamacpp(tmp_path: Path) ->
 
 
 def test_the_served_name_follows_the_chat_model(tmp_path: Path) -> None:
-    assert Settings(home=tmp_path).llm_model == "qwen2.5-coder-0.5b-instruct"
+    assert Settings(home=tmp_path).llm_model == "qwen2.5-coder-1.5b-instruct"  # auto on llama.cpp
+    for backend in ("vllm", "inprocess"):  # the engines that serve the Hugging Face conversion
+        auto = Settings(home=tmp_path, llm_backend=backend)
+        assert auto.llm_chat_model == "qwen2.5-coder-0.5b" and auto.llm_model == "qwen2.5-coder-0.5b-instruct"
+    assert Settings(home=tmp_path, llm_chat_model="qwen2.5-coder-0.5b").llm_model == "qwen2.5-coder-0.5b-instruct"
     assert Settings(home=tmp_path, llm_chat_model="qwen2.5-coder-1.5b").llm_model == "qwen2.5-coder-1.5b-instruct"
     assert Settings(home=tmp_path, llm_model="mine").llm_model == "mine"
 
