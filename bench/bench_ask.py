@@ -1,0 +1,114 @@
+"""`argus ask` latency: retrieval, the LLM's answer and the whole question, per chat model, in one run.
+
+    ARGUS_HOME=<a demo base> .venv/bin/python bench/bench_ask.py                 # 0.5B and 1.5B
+    ARGUS_HOME=<a demo base> .venv/bin/python bench/bench_ask.py --models 1.5b --cli 3
+
+The questions are the lookup, multi-hop and unanswerable questions of both agent task splits
+(`agents/evaluation/tasksets/`), asked the way `argus ask` asks them (`Retriever.search`, k=6,
+no rerank; `stream_answer`; `finish_answer`) in one process with the retriever loaded and the
+engine started beforehand (each model on its own port from `--port`): what a user waits for once the
+tool is up. `--cli N` also times N
+questions through the `argus ask` command itself (a fresh process each: imports, model loads
+and the engine's reuse included). Prints p50/p95 per model and phase and writes
+bench/results/ask.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.settings import Settings  # noqa: E402
+
+MODELS = {"0.5b": "qwen2.5-coder-0.5b", "1.5b": "qwen2.5-coder-1.5b"}
+CATEGORIES = ("lookup", "multi-hop", "unanswerable")
+
+
+def questions() -> list[str]:
+    out = []
+    for split in ("dev", "test"):
+        for line in (ROOT / "agents" / "evaluation" / "tasksets" / f"{split}.jsonl").read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                task = json.loads(line)
+                if task["category"] in CATEGORIES:
+                    out.append(task["question"])
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def in_process(settings: Settings, asked: list[str]) -> dict[str, float]:
+    from models.llm.client import get_chat_model
+    from models.llm.server import ensure_running
+    from pipelines.retrieve.answer import finish_answer, stream_answer
+    from pipelines.retrieve.search import Retriever
+
+    ensure_running(settings)
+    retriever = Retriever(settings)
+    retriever.search("warm-up", 6)
+    chat = get_chat_model(settings)
+    search_s, answer_s, total_s = [], [], []
+    for question in asked:
+        started = time.perf_counter()
+        evidence = retriever.search(question, 6)
+        searched = time.perf_counter()
+        finish_answer(question, evidence, "".join(stream_answer(question, evidence, chat)))
+        done = time.perf_counter()
+        search_s.append(searched - started)
+        answer_s.append(done - searched)
+        total_s.append(done - started)
+    return {"questions": len(asked), "search_p50_s": pct(search_s, 0.5), "answer_p50_s": pct(answer_s, 0.5),
+            "p50_s": pct(total_s, 0.5), "p95_s": pct(total_s, 0.95), "mean_s": round(statistics.mean(total_s), 2)}
+
+
+def cli(settings: Settings, asked: list[str]) -> dict[str, float]:
+    seconds = []
+    for question in asked:
+        started = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "argus"), "ask", question], check=True, capture_output=True,
+                       env={**os.environ, "ARGUS_LLM_CHAT_MODEL": settings.llm_chat_model,
+                            "ARGUS_ENGINE_PORT": str(settings.engine_port)})
+        seconds.append(time.perf_counter() - started)
+    return {"cli_questions": len(asked), "cli_p50_s": pct(seconds, 0.5), "cli_max_s": round(max(seconds), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="0.5b,1.5b")
+    parser.add_argument("--cli", type=int, default=0, help="also time this many questions through `argus ask`")
+    parser.add_argument("--port", type=int, default=8051, help="engine port of the first model (the next: +1)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ask.json")
+    args = parser.parse_args()
+    asked = questions()
+    rows = []
+    for i, size in enumerate(args.models.split(",")):
+        settings = Settings(llm_chat_model=MODELS[size], engine_port=args.port + i)
+        print(f"{settings.llm_model}: {len(asked)} questions ...", flush=True)
+        row = {"model": settings.llm_model, "load_avg_1m": round(os.getloadavg()[0], 2), **in_process(settings, asked)}
+        if args.cli:
+            row.update(cli(settings, asked[: args.cli]))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"home": str(Settings().home), "runs": rows}, indent=2) + "\n")
+    print("\n| model | questions | search p50 s | answer p50 s | p50 s | p95 s | `argus ask` p50 s (fresh process) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['questions']} | {r['search_p50_s']} | {r['answer_p50_s']} | {r['p50_s']} "
+              f"| {r['p95_s']} | {r.get('cli_p50_s', '-')} |")
+
+
+if __name__ == "__main__":
+    main()
