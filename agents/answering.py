@@ -53,9 +53,13 @@ def gather(retriever, question: str, k: int) -> list[Evidence]:
     return ranked[:MAX_EVIDENCE]
 
 
-def answer_prompt(question: str, evidence: list[Evidence]) -> list:
-    examples = [m for asked, answered in prompts.ANSWER_EXAMPLES for m in (HumanMessage(asked), AIMessage(answered))]
-    return [SystemMessage(prompts.ANSWER), *examples, *answer_messages(question, evidence)[1:]]
+def answer_prompt(question: str, evidence: list[Evidence], chat_model: str = "") -> list:
+    """The answer's messages: the instruction and worked examples that suit `chat_model` (llm_chat_model)."""
+    small = chat_model in prompts.SMALL_MODELS
+    shown = prompts.ANSWER_EXAMPLES if small else (*prompts.ANSWER_EXAMPLES, prompts.DECLINE_EXAMPLE)
+    examples = [m for asked, answered in shown for m in (HumanMessage(asked), AIMessage(answered))]
+    system = prompts.ANSWER_SMALL_MODEL if small else prompts.ANSWER
+    return [SystemMessage(system), *examples, *answer_messages(question, evidence)[1:]]
 
 
 def supports(team: Team, config: RunnableConfig, sentence: str, ev: Evidence, usage: list[dict]) -> bool:
@@ -78,7 +82,7 @@ def cited_answer(team: Team, config: RunnableConfig, question: str,
     # answer.py's numbered evidence and marker resolution, with an instruction this small model follows: told to
     # "reply exactly" a refusal sentence when unsure, it declined 3 of the first 4 dev lookups whose top passage
     # held the answer; the citation check below is what catches an answer the evidence does not hold.
-    messages = answer_prompt(question, evidence)
+    messages = answer_prompt(question, evidence, team.settings.llm_chat_model)
     reply, usage = team.call(config, lambda: team.model(ANSWER_TOKENS).invoke(messages))
     asked: list[dict] = []
     result, check = checked_answer(question, evidence, str(reply.content),

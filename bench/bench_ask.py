@@ -4,7 +4,7 @@
     ARGUS_HOME=<a demo base> .venv/bin/python bench/bench_ask.py --models 1.5b --cli 3
 
 The questions are the lookup, multi-hop and unanswerable questions of both agent task splits
-(`agents/evaluation/tasksets/`), asked the way `argus ask` asks them (`Retriever.search`, k=6,
+(`agents/evaluation/tasksets/`), asked the way `argus ask` asks them (`Retriever.search`, k=6 or `-k`,
 no rerank; `stream_answer`; `finish_answer`) in one process with the retriever loaded and the
 engine started beforehand (each model on its own port from `--port`): what a user waits for once the
 tool is up. `--cli N` also times N
@@ -49,7 +49,7 @@ def pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-def in_process(settings: Settings, asked: list[str]) -> dict[str, float]:
+def in_process(settings: Settings, asked: list[str], k: int) -> dict[str, float]:
     from models.llm.client import get_chat_model
     from models.llm.server import ensure_running
     from pipelines.retrieve.answer import finish_answer, stream_answer
@@ -62,7 +62,7 @@ def in_process(settings: Settings, asked: list[str]) -> dict[str, float]:
     search_s, answer_s, total_s = [], [], []
     for question in asked:
         started = time.perf_counter()
-        evidence = retriever.search(question, 6)
+        evidence = retriever.search(question, k)
         searched = time.perf_counter()
         finish_answer(question, evidence, "".join(stream_answer(question, evidence, chat)))
         done = time.perf_counter()
@@ -73,11 +73,12 @@ def in_process(settings: Settings, asked: list[str]) -> dict[str, float]:
             "p50_s": pct(total_s, 0.5), "p95_s": pct(total_s, 0.95), "mean_s": round(statistics.mean(total_s), 2)}
 
 
-def cli(settings: Settings, asked: list[str]) -> dict[str, float]:
+def cli(settings: Settings, asked: list[str], k: int) -> dict[str, float]:
     seconds = []
     for question in asked:
         started = time.perf_counter()
-        subprocess.run([str(ROOT / ".venv" / "bin" / "argus"), "ask", question], check=True, capture_output=True,
+        subprocess.run([str(ROOT / ".venv" / "bin" / "argus"), "ask", question, "-k", str(k)], check=True,
+                       capture_output=True,
                        env={**os.environ, "ARGUS_LLM_CHAT_MODEL": settings.llm_chat_model,
                             "ARGUS_ENGINE_PORT": str(settings.engine_port)})
         seconds.append(time.perf_counter() - started)
@@ -88,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="0.5b,1.5b")
     parser.add_argument("--cli", type=int, default=0, help="also time this many questions through `argus ask`")
+    parser.add_argument("-k", type=int, default=6, help="evidence items per answer (`argus ask -k`)")
     parser.add_argument("--port", type=int, default=8051, help="engine port of the first model (the next: +1)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ask.json")
     args = parser.parse_args()
@@ -96,9 +98,9 @@ def main() -> None:
     for i, size in enumerate(args.models.split(",")):
         settings = Settings(llm_chat_model=MODELS[size], engine_port=args.port + i)
         print(f"{settings.llm_model}: {len(asked)} questions ...", flush=True)
-        row = {"model": settings.llm_model, "load_avg_1m": round(os.getloadavg()[0], 2), **in_process(settings, asked)}
+        row = {"model": settings.llm_model, "load_avg_1m": round(os.getloadavg()[0], 2), "k": args.k, **in_process(settings, asked, args.k)}
         if args.cli:
-            row.update(cli(settings, asked[: args.cli]))
+            row.update(cli(settings, asked[: args.cli], args.k))
         rows.append(row)
         print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

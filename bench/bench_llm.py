@@ -47,6 +47,7 @@ from llm_weights import bytes_per_token  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from models.llm import processes, server  # noqa: E402
 from models.llm.cpu import cpu_flags, cpu_model, isa_summary, usable_cores  # noqa: E402
+from models.llm.engine_vllm import engine_dtype  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "llm.json"
 MODELS = {"0.5b": "qwen2.5-coder-0.5b", "1.5b": "qwen2.5-coder-1.5b"}
@@ -242,13 +243,15 @@ def main() -> None:
                             engine_threads_batch=threads, engine_port=port, llm_base_url=None,
                             models_dir=base.model_cache, engine_llamacpp_server=_builds(args).get(build, ""))
         print(f"measuring {engine} {build} {model} threads={threads or 'auto'} ...", flush=True)
-        weight = weights[model]["gguf_bytes" if engine == "llamacpp" else "float32_bytes"]
+        weight = weights[model]["gguf_bytes"] if engine == "llamacpp" else \
+            weights[model]["parameters"] * (4 if engine_dtype(settings, "cpu") == "float32" else 2)
         try:
             row = measure(settings, args, weight, bandwidth, with_structured=threads == max(
                 int(t) for t in args.threads.split(",")) or engine == "vllm")
         finally:
             server.stop(settings, any_home=False)  # only what this run started
-        row.update({"engine": engine, "model": model, "threads": threads or "auto", "build": build})
+        row.update({"engine": engine, "model": model, "threads": threads or "auto",
+                    "build": build if engine == "llamacpp" else engine_dtype(settings, "cpu")})
         results["runs"].append(row)
         print(json.dumps(row), flush=True)
     results["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
