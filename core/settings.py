@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         "vllm: a local vLLM server (GPU hosts, or CPU on request); inprocess: transformers in this process (fallback).")
     llm_chat_model: Literal["auto", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
         "auto", description="The shipped chat model the local engine serves; auto: the 1.5B on llama.cpp "
-        "(held-out agent pass rate 0.86 against the 0.5B's 0.74, docs/engine.md), the 0.5B on vLLM and in "
+        "(held-out agent pass rate 0.89 against the 0.5B's 0.74, docs/engine.md), the 0.5B on vLLM and in "
         "process (the only one converted to Hugging Face safetensors).")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; empty: the local engine.")
     llm_api_key: str = Field("EMPTY", description="API key for llm_base_url.")

@@ -23,11 +23,15 @@ def inprocess(tokenizer_ready: str) -> InProcessChatModel:
     return model
 
 
-def test_greedy_answer_matches_vllm(inprocess: InProcessChatModel, chat) -> None:
+def test_greedy_answer_and_prompt_match_the_served_model(inprocess: InProcessChatModel, chat) -> None:
+    """The fallback answers, and builds the very prompt the engine builds: Qwen2.5's chat template and
+    tokenizer are the same for the 0.5B it runs and the 1.5B llama.cpp serves by default (the exact tokens
+    differ: other weights)."""
     local = inprocess.invoke(PROMPT)
     served = chat.invoke(PROMPT, max_tokens=16)
-    assert local.content and local.content == served.content  # float32 greedy: the same tokens
+    assert {"red", "blue"} <= set(local.content.lower().replace(",", " ").replace(".", " ").split())
     assert local.usage_metadata["input_tokens"] == served.usage_metadata["input_tokens"]
+    assert local.usage_metadata["output_tokens"] <= 16
 
 
 class Verdict(BaseModel):
