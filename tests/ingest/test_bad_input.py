@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from conftest import write_markdown
+from doc_files import write_markdown
 from media_files import write_media
 from snapshot import index_sizes, latest_jobs
 

@@ -6,7 +6,7 @@ import codecs
 from pathlib import Path
 
 import pytest
-from conftest import PDF_WORDS, dejavu_font, write_chinese_text
+from doc_files import PDF_WORDS, dejavu_font, write_chinese_text
 
 from pipelines.ingest.documents import (
     Block,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env, write_html, write_markdown
+from doc_files import subprocess_env, write_html, write_markdown
 from snapshot import assert_same_base, index_sizes, latest_jobs
 
 from core.settings import Settings
