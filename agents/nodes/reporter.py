@@ -14,12 +14,12 @@ from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
 from agents.answering import cited_answer, not_covered
-from pipelines.retrieve.citations import check_citations
 from agents.intent import is_chinese
 from agents.state import AgentState, evidence_of, findings_of, plan_of
 from agents.team import Team
 from core.types import Evidence, Finding
 from pipelines.retrieve.answer import cited_numbers
+from pipelines.retrieve.citations import check_citations
 
 EVIDENCE_CHARS = 350  # per item in the reporter's prompt: keeps prefill short on a CPU
 

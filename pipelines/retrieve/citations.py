@@ -121,10 +121,14 @@ def support(sentence: str, evidence_text: str, asked: frozenset[str] | set[str] 
     name is missing, else the share of its content words found, where the words it shares with the question
     (`asked`) count half (they say what the sentence is about, not what it claims) and at least one of them
     must be found (the evidence is about the same thing). 1.0 for a sentence with no content words."""
+    return _support(sentence, set(tokens(evidence_text)), asked, names)
+
+
+def _support(sentence: str, held: set[str], asked: frozenset[str] | set[str], names: bool) -> float:
+    """`support` against evidence already tokenised (`held`)."""
     words = content(tokens(MARKER.sub("", sentence)))
     if not words:
         return 1.0
-    held = set(tokens(evidence_text))
     claim, topic = words - asked, words & asked
     if not _numbers(claim) <= held or (topic and not topic & held) or (names and not _names(sentence) <= held):
         return 0.0
@@ -179,6 +183,8 @@ def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evi
     asked = content(tokens(question))
     check = CitationCheck(text="")
     texts = [" ".join([e.text, e.citation.label(), e.citation.heading or ""]) for e in evidence]
+    pools = [set(tokens(t)) for t in texts]  # each evidence item tokenised once, not once per sentence
+    outputs = [set(tokens(r)) for r in results]
     kept: list[str] = []
     for sentence in sentences(text):
         cited = [int(n) for n in MARKER.findall(sentence)]
@@ -187,41 +193,41 @@ def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evi
         if (not words and not bare.strip(" .。!！?？:：-")) or bare.rstrip().endswith(("?", "？")) \
                 or (asked and words and words <= asked):
             continue  # a lone marker, a question, or the question restated: no claim
-        scores = [support(bare, t, asked) for t in texts]
+        scores = [_support(bare, pool, asked, True) for pool in pools]
         best = max(range(len(scores)), key=scores.__getitem__) if scores else None
         if not cited and not words:
             kept.append(bare)  # no claim ("OK."): harmless
             continue
         if not cited:
             if best is not None and scores[best] < MIN_SUPPORT and ask is not None \
-                    and _numbers_held(bare, texts[best]):
+                    and _numbers_held(bare, pools[best]):
                 check.asked += 1
                 if ask(bare, evidence[best]):
                     scores[best] = 1.0
             if best is not None and scores[best] >= MIN_SUPPORT:
                 kept.append(_with_marker(bare, [best + 1]))
                 check.added += 1
-            elif any(support(bare, r, names=False) >= MIN_SUPPORT for r in results):
-                kept.append(bare)
-            else:
-                check.removed.append(bare.strip())
-            continue
-        check.cited += 1
-        holding = [n for n in dict.fromkeys(cited) if 1 <= n <= len(evidence) and scores[n - 1] >= MIN_SUPPORT]
-        if not holding and best is not None and scores[best] >= MIN_SUPPORT:
-            holding = [best + 1]
-            check.recited += 1
-        if not holding and ask is not None:
-            in_range = [n for n in dict.fromkeys(cited) if 1 <= n <= len(evidence) and _numbers_held(bare, texts[n - 1])]
-            for n in in_range[:1]:  # one question per sentence: each costs a call
-                check.asked += 1
-                if ask(bare, evidence[n - 1]):
-                    holding = [n]
-        if holding:
-            check.supported += 1
-            kept.append(_with_marker(bare, holding))
-        elif any(support(bare, r, names=False) >= MIN_SUPPORT for r in results):
-            check.supported += 1
+                continue
+        else:
+            check.cited += 1
+            holding = [n for n in dict.fromkeys(cited) if 1 <= n <= len(evidence) and scores[n - 1] >= MIN_SUPPORT]
+            if not holding and best is not None and scores[best] >= MIN_SUPPORT:
+                holding = [best + 1]
+                check.recited += 1
+            if not holding and ask is not None:
+                in_range = [n for n in dict.fromkeys(cited) if 1 <= n <= len(evidence)
+                            and _numbers_held(bare, pools[n - 1])]
+                for n in in_range[:1]:  # one question per sentence: each costs a call
+                    check.asked += 1
+                    if ask(bare, evidence[n - 1]):
+                        holding = [n]
+            if holding:
+                check.supported += 1
+                kept.append(_with_marker(bare, holding))
+                continue
+        # No evidence item holds it: a calculation's output may (kept without a marker), else it goes.
+        if any(_support(bare, out, frozenset(), False) >= MIN_SUPPORT for out in outputs):
+            check.supported += bool(cited)
             kept.append(bare)
         else:
             check.removed.append(bare.strip())
@@ -229,8 +235,8 @@ def check_citations(text: str, evidence: list[Evidence], ask: Callable[[str, Evi
     return check
 
 
-def _numbers_held(sentence: str, evidence_text: str) -> bool:
-    return _numbers(content(tokens(sentence))) <= set(tokens(evidence_text))
+def _numbers_held(sentence: str, held: set[str]) -> bool:
+    return _numbers(content(tokens(sentence))) <= held
 
 
 def _with_marker(sentence: str, numbers: list[int]) -> str:

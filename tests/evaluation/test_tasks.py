@@ -87,13 +87,21 @@ def test_expected_facts_are_in_the_expected_sources() -> None:
             assert fact_found(fact, text), (task.id, fact)
 
 
-DEMO_CORPUS = os.environ.get("ARGUS_DEMO_CORPUS")
+@pytest.fixture(scope="module")
+def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ARGUS_DEMO_CORPUS (a corpus from `argus demo-corpus`), else one generated here (~20 s)."""
+    if given := os.environ.get("ARGUS_DEMO_CORPUS"):
+        return Path(given)
+    from pipelines.demo import build_demo_corpus
+
+    out = tmp_path_factory.mktemp("demo_corpus")
+    build_demo_corpus(out, progress=False)
+    return out
 
 
-@pytest.mark.skipif(not DEMO_CORPUS, reason="set ARGUS_DEMO_CORPUS to a corpus from `argus demo-corpus`")
-def test_expected_moments_match_the_manifest() -> None:
+def test_expected_moments_match_the_manifest(demo_corpus: Path) -> None:
     """Each expected moment is a scene of the generated corpus whose text holds the task's facts."""
-    manifest = json.loads((Path(DEMO_CORPUS) / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((demo_corpus / "manifest.json").read_text(encoding="utf-8"))
     videos = {Path(v["file"]).name: v for v in manifest["videos"]}
     documents = {Path(d["file"]).name: d for d in manifest["documents"]}
     for task in [t for s in SPLITS.values() for t in load_tasks(s).tasks]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.retrieve.citations import check_citations, support, tokens
 from core.types import Citation, Evidence
+from pipelines.retrieve.citations import check_citations, support, tokens
 
 pytestmark = pytest.mark.unit
 

@@ -39,17 +39,12 @@ def base(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Setting
     # 11 s of JFK's speech over three shots: a cat, a coffee cup, an astronaut.
     write_video(root / "talk.mp4", [(photo("chelsea"), 4.0), (photo("coffee"), 4.0), (photo("astronaut"), 3.0)],
                 audio=speech(shared_data))
-    home = tmp_path_factory.mktemp("home")
-    old = os.environ.get("ARGUS_HOME")
-    os.environ["ARGUS_HOME"] = str(home)
-    get_settings.cache_clear()
-    report = ingest([root], recursive=True, progress=False)
-    assert report.ok, report.to_dict()
-    yield get_settings()
-    if old is None:
-        os.environ.pop("ARGUS_HOME")
-    else:
-        os.environ["ARGUS_HOME"] = old
+    with pytest.MonkeyPatch.context() as env:  # the base's ARGUS_HOME for this module only
+        env.setenv("ARGUS_HOME", str(tmp_path_factory.mktemp("home")))
+        get_settings.cache_clear()
+        report = ingest([root], recursive=True, progress=False)
+        assert report.ok, report.to_dict()
+        yield get_settings()
     get_settings.cache_clear()
 
 

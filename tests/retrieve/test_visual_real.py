@@ -5,7 +5,6 @@ licence's weak keyword/dense hits from winning."""
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +32,12 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         close_up = np.ascontiguousarray(photo(name, 640, 480)[60:420, 80:560])  # a cut to a 480x360 close-up
         write_video(root / f"{name}.mp4", [(wide, 3.0), (close_up, 3.0)])
     (root / "licence.txt").write_text(apache_licence(), encoding="utf-8")
-    home = tmp_path_factory.mktemp("home")
-    old = os.environ.get("ARGUS_HOME")
-    os.environ["ARGUS_HOME"] = str(home)
-    get_settings.cache_clear()
-    report = ingest([root], progress=False)
-    assert report.ok, report.to_dict()
-    yield get_settings()
-    if old is None:
-        os.environ.pop("ARGUS_HOME")
-    else:
-        os.environ["ARGUS_HOME"] = old
+    with pytest.MonkeyPatch.context() as env:  # the base's ARGUS_HOME for this module only
+        env.setenv("ARGUS_HOME", str(tmp_path_factory.mktemp("home")))
+        get_settings.cache_clear()
+        report = ingest([root], progress=False)
+        assert report.ok, report.to_dict()
+        yield get_settings()
     get_settings.cache_clear()
 
 
