@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from agents import prompts
@@ -15,12 +15,12 @@ from agents.intent import is_chinese
 from agents.team import Team, merge_usage
 from core.types import Evidence
 from models.llm.client import StructuredOutputError, choose
-from pipelines.retrieve.answer import answer_messages, checked_answer, relevant
+from pipelines.retrieve.answer import checked_answer, relevant
+from pipelines.retrieve.answer_prompt import ANSWER_TOKENS, answer_prompt
 from pipelines.retrieve.citations import CitationCheck
 from pipelines.retrieve.search import QueryError
 
 MAX_EVIDENCE = 6  # items in the answer's prompt: prefill is most of a CPU engine's time
-ANSWER_TOKENS = 200  # a cited answer of a few sentences; every token costs ~0.1 s on a 2-core CPU
 PARTS = re.compile(r"[?？]\s*|[,，;；]\s*(?:and |以及|并且|还有|和)|\s+and (?:how|what|which|when|where|who|in)\b", re.I)
 
 
@@ -44,22 +44,13 @@ def gather(retriever, question: str, k: int) -> list[Evidence]:
     found: dict[tuple, Evidence] = {}
     for query in question_parts(question):
         try:
-            hits = relevant(retriever.search(query, k))
+            hits = relevant(retriever.search(query, k))  # not `focused`: it cut the 2nd part of split questions
         except QueryError:
             continue
         for ev in hits:
             found.setdefault(_key(ev), ev)
     ranked = sorted(found.values(), key=lambda ev: ev.score, reverse=True)
     return ranked[:MAX_EVIDENCE]
-
-
-def answer_prompt(question: str, evidence: list[Evidence], chat_model: str = "") -> list:
-    """The answer's messages: the instruction and worked examples that suit `chat_model` (llm_chat_model)."""
-    small = chat_model in prompts.SMALL_MODELS
-    shown = prompts.ANSWER_EXAMPLES if small else (*prompts.ANSWER_EXAMPLES, prompts.DECLINE_EXAMPLE)
-    examples = [m for asked, answered in shown for m in (HumanMessage(asked), AIMessage(answered))]
-    system = prompts.ANSWER_SMALL_MODEL if small else prompts.ANSWER
-    return [SystemMessage(system), *examples, *answer_messages(question, evidence)[1:]]
 
 
 def supports(team: Team, config: RunnableConfig, sentence: str, ev: Evidence, usage: list[dict]) -> bool:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from core.settings import Settings
 from core.types import Citation, Evidence, SourceType, format_timestamp
-from pipelines.retrieve.answer import MAX_EVIDENCE_CHARS
+from pipelines.retrieve.answer_prompt import MAX_EVIDENCE_CHARS
 from pipelines.retrieve.search import QueryError, Retriever, SearchFilters
 from pipelines.store.catalog import open_catalog
 

@@ -11,6 +11,7 @@ in-process from the class evidence in each catalog under every variant:
 - source context: 0 (the default) or 0.5 of the source's mean vector added to each keyframe's;
 - top-k ImageNet classes mixed: 5, 10, 20;
 - the COCO detections' weight against the ImageNet probability mass: 0, 1, 2, 4;
+- the colour terms' weight (`class_space_colour_weight`): 0, 0.25, 0.5, 1, 2;
 - query centring: the query taken off the class centroid too, or left as embedded;
 - scene words: a general scene vocabulary (Places365-style indoor/outdoor categories,
   `SCENES` below) inferred from each keyframe's class mix by a fixed rule (centred cosine
@@ -58,11 +59,12 @@ class Variant:
     centre_query: bool = False
     scene_words: float = 0.0
     object_weight: float = 2.0
+    colour_weight: float = 0.0
 
     def label(self) -> str:
         return (f"crops={'on' if self.crops else 'off'} context={self.context} top_k={self.top_k} "
                 f"centre_query={'on' if self.centre_query else 'off'} scene_words={self.scene_words} "
-                f"object_weight={self.object_weight}")
+                f"object_weight={self.object_weight} colour_weight={self.colour_weight}")
 
 
 VARIANTS = [
@@ -71,6 +73,10 @@ VARIANTS = [
     Variant(object_weight=0.0),
     Variant(object_weight=1.0),
     Variant(object_weight=4.0),
+    Variant(colour_weight=0.25),
+    Variant(colour_weight=0.5),
+    Variant(colour_weight=1.0),
+    Variant(colour_weight=2.0),
     Variant(context=0.5),
     Variant(top_k=5),
     Variant(top_k=20),
@@ -93,7 +99,7 @@ def scene_vectors() -> np.ndarray:
 def with_scenes(evidence: dict, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> np.ndarray | None:
     """`keyframe_vector`, with the scene-word rule mixed in before centring."""
     vector = keyframe_vector(evidence, space, top_k=variant.top_k, crops=variant.crops,
-                             object_weight=variant.object_weight)
+                             object_weight=variant.object_weight, colour_weight=variant.colour_weight)
     if vector is None or variant.scene_words <= 0:
         return vector
     centred_scenes = scenes - space.center

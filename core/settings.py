@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     class_space_top_k: int = Field(10, ge=1, description="ImageNet classes mixed into a class-space vector.")
     class_space_object_weight: float = Field(2.0, ge=0, description="Weight of the COCO detections against the "
                                              "ImageNet probability mass in a class-space vector.")
+    class_space_colour_weight: float = Field(0.0, ge=0, description="Weight of the keyframe's colour terms (red, "
+                                             "black and white, ...) in its class-space vector (0: none).")
     class_space_source_context: float = Field(0.0, ge=0, description="Weight of the mean class-space vector of all "
                                               "the source's keyframes added to each keyframe's vector (0: none; 0.5 "
                                               "measured no better on the development queries, see "

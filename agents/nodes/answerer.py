@@ -16,7 +16,7 @@ from agents.nodes.reporter import assemble
 from agents.state import AgentState
 from agents.team import Team
 from core.types import Finding, ToolCallRecord
-from pipelines.retrieve.answer import format_evidence
+from pipelines.retrieve.answer_prompt import format_evidence
 
 SEARCH = "search_knowledge_base"
 

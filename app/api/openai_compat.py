@@ -166,9 +166,9 @@ register_configure_hook(_request_usage, inheritable=True)
 
 
 async def _rag_answer(request: Request, question: str, k: int, usage: UsageTracker):
-    from pipelines.retrieve.answer import finish_answer, relevant, stream_answer
+    from pipelines.retrieve.answer import finish_answer, focused, relevant, stream_answer
 
-    evidence = await anyio.to_thread.run_sync(run_search, request, question, k)
+    evidence = focused(await anyio.to_thread.run_sync(run_search, request, question, k))
     try:
         chat = await anyio.to_thread.run_sync(request.app.state.argus.chat) if relevant(evidence) else None
         chat = chat.with_config(callbacks=[usage]) if chat is not None else None
@@ -179,7 +179,7 @@ async def _rag_answer(request: Request, question: str, k: int, usage: UsageTrack
         answer = finish_answer(question, evidence, text)
         return answer.text, [evidence_out(e) for e in answer.evidence]
 
-    return stream_answer(question, evidence, chat), finish
+    return stream_answer(question, evidence, chat, request.app.state.argus.settings.llm_chat_model), finish
 
 
 def _agent_answer(request: Request, question: str, usage: UsageTracker):

@@ -132,9 +132,10 @@ def search(request: Request, body: SearchRequest) -> SearchResponse:
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "JSON, or with stream=true SSE: evidence, token*, answer, done"}})
 async def ask(request: Request, body: AskRequest):
-    from pipelines.retrieve.answer import finish_answer, relevant, stream_answer
+    from pipelines.retrieve.answer import finish_answer, focused, relevant, stream_answer
 
-    evidence = await anyio.to_thread.run_sync(run_search, request, body.question, body.k, None, "moment", body.rerank)
+    evidence = focused(await anyio.to_thread.run_sync(run_search, request, body.question, body.k, None, "moment",
+                                                      body.rerank))
     state = request.app.state.argus
     try:
         chat = await anyio.to_thread.run_sync(state.chat) if relevant(evidence) else None
@@ -142,7 +143,7 @@ async def ask(request: Request, body: AskRequest):
         raise llm_unavailable(exc) from None
     if not body.stream:
         try:
-            text = await anyio.to_thread.run_sync(lambda: "".join(stream_answer(body.question, evidence, chat)))
+            text = await anyio.to_thread.run_sync(lambda: "".join(stream_answer(body.question, evidence, chat, state.settings.llm_chat_model)))
         except Exception as exc:  # noqa: BLE001 — the engine failing mid-answer is the upstream's fault: 502
             raise llm_failed(exc) from None
         return answer_out(finish_answer(body.question, evidence, text))
@@ -151,7 +152,7 @@ async def ask(request: Request, body: AskRequest):
         yield {"event": "evidence", "data": json.dumps([evidence_out(e).model_dump() for e in relevant(evidence)])}
         parts: list[str] = []
         try:
-            for piece in stream_answer(body.question, evidence, chat):
+            for piece in stream_answer(body.question, evidence, chat, state.settings.llm_chat_model):
                 parts.append(piece)
                 yield {"event": "token", "data": json.dumps({"text": piece})}
         except Exception as exc:  # noqa: BLE001 — reported in-band: the response has started

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -57,7 +58,7 @@ def _retriever(settings: Settings, channels: list[str] | None, rule: str, rerank
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/] {message}")
+    console.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 
@@ -112,25 +113,29 @@ def ask_command(
 
         ask_agents(question, review=review, thread_id=thread)
         return
-    from models.llm.client import get_chat_model
-    from pipelines.retrieve.answer import finish_answer, stream_answer
+    from models.llm.stream import EngineError, answer_stream
+    from pipelines.retrieve.answer import finish_answer, focused, stream_answer
+    from pipelines.retrieve.answer_prompt import ANSWER_TOKENS
     from pipelines.retrieve.search import QueryError
 
     settings = get_settings()
     try:
         with console.status("searching…"):
-            evidence = _retriever(settings, None, "sum", rerank).search(question, k)
+            evidence = focused(_retriever(settings, None, "sum", rerank).search(question, k))
     except QueryError as exc:
         _fail(str(exc))
     with console.status("starting the LLM engine…"):
-        chat = get_chat_model(settings)
+        chat = answer_stream(settings, max_tokens=ANSWER_TOKENS)
     parts: list[str] = []
     # The reply streams into a transient view; what stays is the checked answer, whose
     # sentences and [n] markers are the ones the evidence supports (the API returns the same).
-    with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
-        for piece in stream_answer(question, evidence, chat):
-            parts.append(piece)
-            live.update(Text("".join(parts), style="dim"))
+    try:
+        with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
+            for piece in stream_answer(question, evidence, chat, settings.llm_chat_model):
+                parts.append(piece)
+                live.update(Text("".join(parts), style="dim"))
+    except EngineError as exc:
+        _fail(str(exc))
     result = finish_answer(question, evidence, "".join(parts))
     console.print(result.text, soft_wrap=True, markup=False, highlight=False)
     if result.evidence:

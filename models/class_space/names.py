@@ -1,5 +1,5 @@
 """The class names the class space is built from: ImageNet-1k (the tagger's own label
-file), COCO (the detector's), and the hand-written `names.json` beside this module
+file), COCO (the detector's), the colour terms (`colours.py`), and the hand-written `names.json` beside this module
 (Chinese names of the 80 COCO classes and of ~270 common ImageNet classes, and coarse
 groups of ImageNet class indices: "dog" for the 118 breeds, "bird", "food or drink", ...).
 
@@ -22,7 +22,7 @@ SYNONYMS = 2  # ImageNet lines list many synonyms and a Latin binomial; the firs
 
 @dataclass(frozen=True)
 class ClassText:
-    key: str  # "imagenet:281" or "coco:cat"
+    key: str  # "imagenet:281", "coco:cat" or "colour:red"
     english: str
     chinese: str | None
 
@@ -52,6 +52,12 @@ def imagenet_texts(label_lines: list[str]) -> list[ClassText]:
 def coco_texts(labels: list[str]) -> list[ClassText]:
     zh = names_data()["coco_zh"]
     return [ClassText(f"coco:{label}", label, zh.get(label)) for label in labels]
+
+
+def colour_texts() -> list[ClassText]:
+    from models.class_space.colours import COLOURS
+
+    return [ClassText(f"colour:{name}", name, zh) for name, zh in COLOURS.items()]
 
 
 def fingerprint(texts: list[ClassText], embedder_name: str) -> str:

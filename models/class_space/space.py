@@ -5,12 +5,14 @@ Convex Combination of Semantic Embeddings").
 A keyframe's class evidence (the tagger's top classes over the whole frame and its crops,
 the detector's objects down to a low score) becomes
 
-    v = normalise( (P * sum_i p_i s_i / sum_i p_i  +  W D * sum_l d_l c_l / sum_l d_l) / (P + W D) - centroid )
+    v = normalise( (P * sum_i p_i s_i / sum_i p_i  +  W D * sum_l d_l c_l / sum_l d_l
+                    +  C * sum_k a_k h_k / sum_k a_k) / (P + W D + C) - centroid )
 
 with s_i the ImageNet class vectors of the top-k aggregated probabilities p_i, c_l the
 COCO class vectors of the detected labels weighted by d_l (best score times
 (1 + log of the count)), P the ImageNet probability mass kept, D the best detection
-score and W the objects' weight (`class_space_object_weight`, 2: a detection is located
+score, h_k the vectors of the frame's colour terms covering shares a_k of it (`colours.py`),
+C their weight (`class_space_colour_weight`), and W the objects' weight (`class_space_object_weight`, 2: a detection is located
 evidence of a thing in the frame, where a tag's probability is spread over look-alike
 classes; 1.5-4 all scored 10 of the 13 development queries first against 9 at 1, and the
 demo's 12 of 13 either way). A text query (English or Chinese) embedded by the same model then scores the
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from core.settings import Settings, get_settings
-from models.class_space.names import ClassText, coco_texts, fingerprint, imagenet_texts
+from models.class_space.names import ClassText, coco_texts, colour_texts, fingerprint, imagenet_texts
 
 EVIDENCE_VERSION = 1
 CROP_KINDS = ("grid", "centre", "box")  # views other than the whole frame
@@ -43,6 +45,7 @@ CROP_KINDS = ("grid", "centre", "box")  # views other than the whole frame
 class ClassSpace:
     imagenet: np.ndarray  # (1000, dim), L2-normalised rows, in class-index order
     coco: dict[str, np.ndarray]  # COCO label -> (dim,)
+    colours: dict[str, np.ndarray]  # colour term -> (dim,)
     fingerprint: str
     imagenet_index: dict[str, int]  # first English name -> class index (stored tags name classes so)
     center: np.ndarray  # (dim,) the mean class vector, taken off keyframe vectors
@@ -61,7 +64,8 @@ def load_class_space(settings: Settings | None = None) -> ClassSpace:
 
     settings = settings or get_settings()
     embedder = load_text_embedder(settings)
-    texts = imagenet_texts(load_tagger_labels()) + coco_texts(list(dict.fromkeys(COCO_LABELS.values())))
+    texts = (imagenet_texts(load_tagger_labels()) + coco_texts(list(dict.fromkeys(COCO_LABELS.values())))
+             + colour_texts())
     key = fingerprint(texts, embedder.name)
     with _lock:
         if key not in _loaded:
@@ -75,7 +79,8 @@ def keyframe_vectors(evidence: list[dict], settings: Settings | None = None) -> 
     settings = settings or get_settings()
     space = load_class_space(settings)
     vectors = [keyframe_vector(_current(e, space), space, top_k=settings.class_space_top_k, crops=settings.visual_crops,
-                               object_weight=settings.class_space_object_weight)
+                               object_weight=settings.class_space_object_weight,
+                               colour_weight=settings.class_space_colour_weight)
                for e in evidence]
     return with_context(vectors, settings.class_space_source_context)
 
@@ -101,10 +106,13 @@ def _build(texts: list[ClassText], key: str, folder: Path, imagenet_index: dict[
             np.save(fh, matrix)
         os.replace(tmp, path)
     n_imagenet = sum(t.key.startswith("imagenet:") for t in texts)
-    coco = {t.key.split(":", 1)[1]: matrix[i] for i, t in enumerate(texts) if t.key.startswith("coco:")}
-    center = matrix.mean(axis=0).astype(np.float32)
-    return ClassSpace(imagenet=matrix[:n_imagenet], coco=coco, fingerprint=key, imagenet_index=imagenet_index,
-                      center=center, all_classes=matrix, all_centred=_normalise(matrix - center))
+    named = {kind: {t.key.split(":", 1)[1]: matrix[i] for i, t in enumerate(texts) if t.key.startswith(f"{kind}:")}
+             for kind in ("coco", "colour")}
+    things = matrix[[i for i, t in enumerate(texts) if not t.key.startswith("colour:")]]  # objects: the background
+    center = things.mean(axis=0).astype(np.float32)
+    return ClassSpace(imagenet=matrix[:n_imagenet], coco=named["coco"], colours=named["colour"], fingerprint=key,
+                      imagenet_index=imagenet_index, center=center, all_classes=things,
+                      all_centred=_normalise(things - center))
 
 
 def _embed(texts: list[ClassText]) -> np.ndarray:
@@ -146,7 +154,7 @@ def object_weights(evidence: dict) -> dict[str, float]:
 
 
 def keyframe_vector(evidence: dict, space: ClassSpace, *, top_k: int = 10, crops: bool = True,
-                    object_weight: float = 2.0) -> np.ndarray | None:
+                    object_weight: float = 2.0, colour_weight: float = 0.0) -> np.ndarray | None:
     """The keyframe's class-space vector, centred (None when it has no class evidence at all).
 
     The mix is convex (a weighted mean of class vectors), then the class centroid is taken
@@ -165,6 +173,10 @@ def keyframe_vector(evidence: dict, space: ClassSpace, *, top_k: int = 10, crops
         total = sum(objects.values())
         best = max(float(score) for label, score, _ in evidence.get("objects", []) if label in space.coco)
         parts.append((object_weight * best, sum(w * space.coco[label] for label, w in objects.items()) / total))
+    colours = [(name, float(share)) for name, share in evidence.get("colours", []) if name in space.colours]
+    if colours and colour_weight > 0 and parts:  # colour qualifies things seen; alone it matches any frame
+        total = sum(share for _, share in colours)
+        parts.append((colour_weight, sum(share * space.colours[name] for name, share in colours) / total))
     weight = sum(w for w, _ in parts)
     if weight <= 0:
         return None

@@ -16,9 +16,10 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages.tool import ToolCall, tool_call
+if TYPE_CHECKING:  # imported where used: `argus ask` streams text without loading LangChain
+    from langchain_core.messages.tool import ToolCall
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
@@ -91,6 +92,8 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
 
 
 def _as_calls(value: Any, allowed: set[str] | None) -> list[ToolCall]:
+    from langchain_core.messages.tool import tool_call
+
     items = value if isinstance(value, list) else [value]
     calls: list[ToolCall] = []
     for item in items:

@@ -7,7 +7,8 @@ class evidence, which the class-space vector is mixed from (`models.class_space`
 
     {"v": 1,
      "views":   [{"kind": "frame" | "grid" | "centre" | "box", "w": weight, "top": [[class index, p], ...]}],
-     "objects": [[COCO label, score, box area], ...]}    # down to `visual_evidence_min_score`
+     "objects": [[COCO label, score, box area], ...],    # down to `visual_evidence_min_score`
+     "colours": [[colour term, share of the frame], ...]}  # `models.class_space.colours`
 
 The views are the whole frame (weight 1), with `visual_crops` also its four quarters and its
 centre (weight 0.5 each) and each detected box of 3-70 % of the frame, up to three (weight
@@ -24,6 +25,7 @@ from PIL import Image
 
 from core.settings import get_settings
 from core.types import DetectedObject, Tag
+from models.class_space.colours import colour_shares
 from models.ocr import load_reader
 from models.vision import load_detector, load_tagger
 
@@ -57,7 +59,8 @@ def describe_keyframe_with_evidence(image: ImageInput) -> tuple[list[DetectedObj
     if settings.visual_crops:
         views += [_view(kind, weight, tagger.run(crop)[0]) for kind, weight, crop in _crops(rgb, detections)]
     evidence = {"v": 1, "views": views,
-                "objects": [[o.label, o.score, round(_area(o.box), 4)] for o in detections]}
+                "objects": [[o.label, o.score, round(_area(o.box), 4)] for o in detections],
+                "colours": colour_shares(rgb)}
     return objects, tags, text, evidence
 
 

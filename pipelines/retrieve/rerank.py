@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+if TYPE_CHECKING:  # LangChain takes ~0.5 s to import: `argus ask` only needs it to rerank
+    from langchain_core.language_models import BaseChatModel
 
 INSTRUCTION = "Given a web search query, retrieve relevant passages that answer the query"
 SYSTEM = ('Judge whether the Document meets the requirements based on the Query and the Instruct provided. '
@@ -71,7 +71,7 @@ class LLMReranker:
             if time.monotonic() > deadline:
                 break
             batch = documents[start:start + self.batch_size]
-            prompts = [[SystemMessage(SYSTEM), HumanMessage(judgement_prompt(query, doc))] for doc in batch]
+            prompts = [[("system", SYSTEM), ("human", judgement_prompt(query, doc))] for doc in batch]
             for offset, reply in enumerate(self.chat.batch(prompts)):
                 content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
                 results[start + offset] = yes_probability(content[0].get("top_logprobs", [])) if content else None

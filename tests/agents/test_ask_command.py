@@ -27,11 +27,11 @@ class OneHitRetriever:
 
 def test_ask_prints_the_resolved_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     import app.commands.retrieve as retrieve
-    import models.llm.client as client
+    import models.llm.stream as stream
     from app.cli import app
 
     monkeypatch.setattr(retrieve, "_retriever", lambda *args, **kwargs: OneHitRetriever())
-    monkeypatch.setattr(client, "get_chat_model", lambda *args, **kwargs: ScriptedChatModel(replies=[REPLY]))
+    monkeypatch.setattr(stream, "answer_stream", lambda *args, **kwargs: ScriptedChatModel(replies=[REPLY]))
     result = CliRunner().invoke(app, ["ask", "How often should I descale?"])
     assert result.exit_code == 0, result.output
     resolved = finish_answer("How often should I descale?", [FACT], REPLY).text

@@ -22,14 +22,14 @@ pytestmark = pytest.mark.unit
 
 
 def fake_space() -> ClassSpace:
-    """Three 'ImageNet' classes and one COCO class on orthogonal axes of a 5-d space."""
+    """Three 'ImageNet' classes, one COCO class and one colour on orthogonal axes of a 5-d space."""
     eye = np.eye(5, dtype=np.float32)
     imagenet = eye[:3]
     coco = {"cat": eye[3]}
     classes = np.concatenate([imagenet, eye[3:4]])
     center = classes.mean(axis=0)
     centred = classes - center
-    return ClassSpace(imagenet=imagenet, coco=coco, fingerprint="fake", imagenet_index={"tabby": 0, "cup": 1, "car": 2},
+    return ClassSpace(imagenet=imagenet, coco=coco, colours={"red": eye[4]}, fingerprint="fake", imagenet_index={"tabby": 0, "cup": 1, "car": 2},
                       center=center, all_classes=classes,
                       all_centred=centred / np.linalg.norm(centred, axis=1, keepdims=True))
 
@@ -62,6 +62,18 @@ def test_keyframe_vector_is_a_centred_convex_mix() -> None:
     assert axes[0] > axes[1] > axes[2]
     with_cat = keyframe_vector(evidence([("frame", 1.0, [(0, 0.9)])], objects=[("cat", 0.8, 0.5)]), space)
     assert float(with_cat @ space.coco["cat"]) > float(vector @ space.coco["cat"])
+
+
+def test_colours_qualify_the_things_seen_and_never_stand_alone() -> None:
+    space = fake_space()
+    seen = evidence([("frame", 1.0, [(0, 0.9)])])
+    plain = keyframe_vector(seen, space, colour_weight=0.5)
+    red = keyframe_vector({**seen, "colours": [["red", 0.8], ["unknown", 0.2]]}, space, colour_weight=0.5)
+    assert float(red @ space.colours["red"]) > float(plain @ space.colours["red"])
+    assert float(red @ space.imagenet[0]) > 0.5  # the thing still dominates
+    off = keyframe_vector({**seen, "colours": [["red", 0.8]]}, space, colour_weight=0.0)
+    np.testing.assert_allclose(off, plain)
+    assert keyframe_vector({"views": [], "objects": [], "colours": [["red", 1.0]]}, space, colour_weight=1.0) is None
 
 
 def test_no_evidence_gives_no_vector() -> None:
