@@ -42,23 +42,26 @@ class EngineStream:
         body = {"model": self.model, "messages": [{"role": ROLES[role], "content": text} for role, text in messages],
                 "stream": True, "temperature": 0.0, "max_tokens": self.max_tokens}
         stripper = ThinkStripper()
-        with httpx.Client(timeout=self.timeout, trust_env=self.trust_env) as client, \
-                client.stream("POST", self.url, json=body, headers=self.headers) as response:
-            if response.status_code >= 400:
-                raise EngineError(f"the LLM engine answered HTTP {response.status_code}: "
-                                  f"{_error_message(response.read())}")
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[len("data:"):].strip()
-                if data == "[DONE]":
-                    break
-                event = json.loads(data)
-                if "error" in event:  # an error after the stream started
-                    raise EngineError(f"the LLM engine broke off the answer: {_error_message(data.encode())}")
-                piece = ((event.get("choices") or [{}])[0].get("delta") or {}).get("content") or ""
-                if text := stripper.feed(piece):
-                    yield text
+        try:
+            with httpx.Client(timeout=self.timeout, trust_env=self.trust_env) as client, \
+                    client.stream("POST", self.url, json=body, headers=self.headers) as response:
+                if response.status_code >= 400:
+                    raise EngineError(f"the LLM engine answered HTTP {response.status_code}: "
+                                      f"{_error_message(response.read())}")
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[len("data:"):].strip()
+                    if data == "[DONE]":
+                        break
+                    event = json.loads(data)
+                    if "error" in event:  # an error after the stream started
+                        raise EngineError(f"the LLM engine broke off the answer: {_error_message(data.encode())}")
+                    piece = ((event.get("choices") or [{}])[0].get("delta") or {}).get("content") or ""
+                    if text := stripper.feed(piece):
+                        yield text
+        except httpx.HTTPError as exc:  # refused, reset or timed out: one clear error, not a traceback
+            raise EngineError(f"the LLM engine at {self.url} failed: {type(exc).__name__}: {exc}") from exc
         if rest := stripper.flush():
             yield rest
 

@@ -29,6 +29,13 @@ def test_the_engine_refusal_is_one_clear_error(engine_settings: Settings) -> Non
         list(stream.stream([("human", too_long)]))
 
 
+def test_an_unreachable_engine_is_one_clear_error(engine_settings: Settings) -> None:
+    stream = answer_stream(engine_settings, max_tokens=48)
+    stream.url = "http://127.0.0.1:9/v1/chat/completions"  # the discard port: nothing listens
+    with pytest.raises(EngineError, match="ConnectError"):
+        list(stream.stream([("human", "Hello")]))
+
+
 def test_the_ask_path_does_not_import_langchain() -> None:
     code = ("import sys; import models.llm.stream, pipelines.retrieve.answer, pipelines.retrieve.search; "
             "print(sorted(m for m in sys.modules if m.startswith(('langchain', 'openai'))))")
