@@ -74,8 +74,9 @@ class Settings(BaseSettings):
                                       "(a long prompt on a busy CPU can take minutes before its first token).")
     engine_host: str = "127.0.0.1"
     engine_port: int = 8011
-    engine_threads: int = Field(0, ge=0, description="CPU threads of the local engine; 0: one fewer than the "
-                                "cores this process may run on (os.sched_getaffinity), at least 1.")
+    engine_threads: int = Field(0, ge=0, description="CPU threads of the local engine (llama.cpp: generation); 0: "
+                                "every core this process may run on (os.sched_getaffinity). 1 on a 2-core "
+                                "machine that ingests while it answers.")
     engine_threads_batch: int = Field(0, ge=0, description="llama.cpp: threads for prompt processing "
                                       "(--threads-batch); 0: every core this process may run on (prefill is "
                                       "compute-bound, and the answer waits on it).")

@@ -26,13 +26,15 @@ def usable_cores() -> list[int]:
 
 
 def engine_threads(settings: Settings) -> int:
-    """Threads for the engine: `engine_threads`, else (0 = auto) one fewer than the usable cores.
+    """Threads for generation: `engine_threads`, else (0 = auto) every usable core.
 
-    One core is left to the rest of Argus (retrieval, the API, ingestion): on a busy
-    2-core machine one thread generated 11.0 tokens/s and prefilled 29 tokens/s where
-    two threads managed 7.7 and 17 (bench/bench_llm.py, docs/engine.md).
+    The rest of Argus mostly waits on the answer while it is generated. With idle threads spinning
+    briefly before they sleep (`engine_llamacpp.engine_env`), two threads generated 1.5x faster than
+    one on an idle 2-core machine (0.5B: ~44 against ~29 tokens/s); with one core busy elsewhere they
+    lost a third, with two busy processes they still gained a fifth (docs/engine.md). Set
+    `engine_threads` = 1 on a 2-core machine that ingests while it answers.
     """
-    return settings.engine_threads or max(1, len(usable_cores()) - 1)
+    return settings.engine_threads or len(usable_cores())
 
 
 def batch_threads(settings: Settings) -> int:
