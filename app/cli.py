@@ -96,8 +96,31 @@ def models_prepare(
 
         with console.status("embedding the class names…"):
             console.print(f"[green]ready[/] class space: {load_class_space().fingerprint}")
+        _prepare_engine_weights()
     if failed:
         raise typer.Exit(1)
+
+
+def _prepare_engine_weights() -> None:
+    """The Q8_0 copies the llama.cpp engine would otherwise write on its first start here (engine_q8_0)."""
+    from models.llm.engine_llamacpp import wants_q8_0
+    from models.llm.llamacpp_build import build_info
+    from models.llm.requantize import q8_0_copy
+    from models.model_specs import CHAT_MODELS
+    from models.registry import ModelUnavailable, chat_gguf_file
+
+    settings = get_settings()
+    if settings.llm_backend != "llamacpp" or settings.chat_model:
+        return
+    isa = build_info(settings).isa
+    for name in CHAT_MODELS:
+        try:
+            gguf = chat_gguf_file(settings.model_copy(update={"llm_chat_model": name}))
+        except ModelUnavailable:  # an optional model that is not installed
+            continue
+        if wants_q8_0(settings, isa, str(gguf)):
+            with console.status(f"writing a Q8_0 copy of {gguf.name} (faster prompts on this CPU)…"):
+                console.print(f"[green]ready[/] {q8_0_copy(gguf)}")
 
 
 @app.command("demo-corpus")

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     engine_threads: int = Field(0, ge=0, description="CPU threads of the local engine (llama.cpp: generation); 0: "
                                 "every core this process may run on (os.sched_getaffinity). 1 on a 2-core "
                                 "machine that ingests while it answers.")
+    engine_q8_0: Literal["auto", "on", "off"] = Field("auto", description="llama.cpp: serve a Q8_0 copy of the "
+                                                       "GGUF (written once beside it); auto: when the build lacks "
+                                                       "AVX-512 and the file is mostly Q5_0 (the 0.5B).")
     engine_threads_batch: int = Field(0, ge=0, description="llama.cpp: threads for prompt processing "
                                       "(--threads-batch); 0: every core this process may run on (prefill is "
                                       "compute-bound, and the answer waits on it).")

@@ -38,6 +38,18 @@ def gguf_path(settings: Settings) -> str:
     return str(chat_gguf_file(settings))
 
 
+def wants_q8_0(settings: Settings, build_isa: list[str], model: str) -> bool:
+    """Serve a Q8_0 copy of the model (`requantize.py`): `engine_q8_0` on, or auto and a build without
+    AVX-512 serving a mostly-Q5_0 file (the 0.5B), whose prompts it prefills ~20 % faster there."""
+    if settings.engine_q8_0 != "auto":
+        return settings.engine_q8_0 == "on"
+    from models.llm.cpu import cpu_flags
+    from models.llm.requantize import mostly_q5_0
+
+    isa = build_isa or cpu_flags()  # a build that did not record its flags: what this CPU has
+    return "avx512f" not in isa and mostly_q5_0(Path(model))
+
+
 def engine_args(settings: Settings, model: str, threads: int, threads_batch: int | None = None) -> list[str]:
     """`llama-server` arguments for the settings."""
     slots = settings.engine_parallel
@@ -81,6 +93,11 @@ def command(settings: Settings) -> EngineCommand:
         raise EngineError(f"{binary} was built for {' '.join(build.isa)}, but this CPU lacks "
                           f"{' '.join(build.missing_on_this_cpu)}; rebuild it here with scripts/build_llama_server.sh")
     model = gguf_path(settings)
+    weights = "as shipped"
+    if wants_q8_0(settings, build.isa, model):
+        from models.llm.requantize import q8_0_copy
+
+        model, weights = str(q8_0_copy(Path(model))), "Q8_0 copy (faster prompts without AVX-512)"
     threads, threads_batch = engine_threads(settings), batch_threads(settings)
     return EngineCommand(
         argv=[str(binary), *engine_args(settings, model, threads, threads_batch)],
@@ -88,7 +105,7 @@ def command(settings: Settings) -> EngineCommand:
         model_path=model,
         recorded_env=("OMP_",),
         details={"threads": threads, "threads_batch": threads_batch, "slots": settings.engine_parallel,
-                 "build": build.describe()},
+                 "build": build.describe(), "weights": weights},
     )
 
 
