@@ -63,14 +63,13 @@ def in_process(settings: Settings, asked: list, k: int, focus: float) -> dict[st
     from pipelines.retrieve.answer_prompt import ANSWER_TOKENS
     from pipelines.retrieve.search import Retriever
 
-    answering.FOCUS_RATIO = focus
     chat = answer_stream(settings, max_tokens=ANSWER_TOKENS)
     retriever = Retriever(settings)
     retriever.search("warm-up", 6)
     search_s, answer_s, total_s, ok, items = [], [], [], 0, 0
     for task in asked:
         started = time.perf_counter()
-        evidence = answering.focused(retriever.search(task.question, k))
+        evidence = answering.focused(retriever.search(task.question, k), focus)
         searched = time.perf_counter()
         text = "".join(answering.stream_answer(task.question, evidence, chat, settings.llm_chat_model))
         ok += right(task, answering.finish_answer(task.question, evidence, text))

@@ -51,6 +51,7 @@ from models.llm.constrained import (
 from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
 from models.llm.server import EngineInfo, ensure_running, local_root
 from models.llm.server_tokens import server_tokenizer_ref
+from models.llm.stream import llm_timeout
 from models.llm.usage import USAGE
 
 __all__ = [
@@ -277,11 +278,6 @@ def get_chat_model(
         callbacks=all_callbacks,
         **params,
     )
-
-
-def llm_timeout(settings: Settings) -> httpx.Timeout:
-    """Connect and read limits of every LLM request: a dead server fails fast, a slow prompt is waited for."""
-    return httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
 
 
 def _tokenizer_path(settings: Settings, info: EngineInfo) -> str | None:

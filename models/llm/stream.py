@@ -35,7 +35,7 @@ class EngineStream:
         self.model = info.model
         self.max_tokens = max_tokens or settings.llm_max_tokens
         self.headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
-        self.timeout = httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
+        self.timeout = llm_timeout(settings)
         self.trust_env = bool(settings.llm_base_url)  # loopback traffic never goes through a proxy
 
     def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
@@ -64,6 +64,11 @@ class EngineStream:
             raise EngineError(f"the LLM engine at {self.url} failed: {type(exc).__name__}: {exc}") from exc
         if rest := stripper.flush():
             yield rest
+
+
+def llm_timeout(settings: Settings) -> httpx.Timeout:
+    """Connect and read limits of every LLM request: a dead server fails fast, a slow prompt is waited for."""
+    return httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
 
 
 def _error_message(raw: bytes) -> str:

@@ -42,16 +42,11 @@ def relevant(evidence: list[Evidence]) -> list[Evidence]:
     return [ev for ev in evidence if ev.score >= MIN_EVIDENCE_SCORE]
 
 
-def focused(evidence: list[Evidence]) -> list[Evidence]:
-    """The relevant items of one search, without those that score far below its best one."""
+def focused(evidence: list[Evidence], ratio: float = FOCUS_RATIO) -> list[Evidence]:
+    """The relevant items of one search, without those that score under `ratio` of its best one."""
     kept = relevant(evidence)
-    floor = FOCUS_RATIO * max((ev.score for ev in kept), default=0.0)
+    floor = ratio * max((ev.score for ev in kept), default=0.0)
     return [ev for ev in kept if ev.score >= floor]
-
-
-def answer(question: str, evidence: list[Evidence], chat: Any, chat_model: str = "") -> Answer:
-    """The LLM's cited answer from `evidence`, or a plain "not found"."""
-    return finish_answer(question, evidence, "".join(stream_answer(question, evidence, chat, chat_model)))
 
 
 def stream_answer(question: str, evidence: list[Evidence], chat: Any, chat_model: str = "") -> Iterator[str]:
