@@ -50,8 +50,8 @@ from models.llm.constrained import (
 )
 from models.llm.parsing import ThinkStripper, parse_tool_calls, strip_think
 from models.llm.server import EngineInfo, ensure_running, local_root
+from models.llm.server_probe import llm_timeout
 from models.llm.server_tokens import server_tokenizer_ref
-from models.llm.stream import llm_timeout
 from models.llm.usage import USAGE
 
 __all__ = [

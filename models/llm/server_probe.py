@@ -53,6 +53,11 @@ class EngineStatus:
         return asdict(self)
 
 
+def llm_timeout(settings: Settings) -> httpx.Timeout:
+    """Connect and read limits of every LLM request: a dead server fails fast, a slow prompt is waited for."""
+    return httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
+
+
 def _client(settings: Settings | None = None) -> httpx.Client:
     settings = settings or get_settings()
     # trust_env=False: a proxy from the environment must never carry loopback traffic.

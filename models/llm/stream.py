@@ -19,6 +19,7 @@ import httpx
 from core.settings import Settings, get_settings
 from models.llm.parsing import ThinkStripper
 from models.llm.server import EngineInfo, ensure_running
+from models.llm.server_probe import llm_timeout
 
 ROLES = {"system": "system", "human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
 
@@ -64,11 +65,6 @@ class EngineStream:
             raise EngineError(f"the LLM engine at {self.url} failed: {type(exc).__name__}: {exc}") from exc
         if rest := stripper.flush():
             yield rest
-
-
-def llm_timeout(settings: Settings) -> httpx.Timeout:
-    """Connect and read limits of every LLM request: a dead server fails fast, a slow prompt is waited for."""
-    return httpx.Timeout(settings.llm_read_timeout_s, connect=settings.llm_connect_timeout_s)
 
 
 def _error_message(raw: bytes) -> str:
