@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     fusion_confidence: bool = Field(True, description="Weight each channel per query by its own confidence (how "
                                     "far its best raw score stands above the rest), so weak text hits of unrelated "
                                     "documents do not outvote a confident visual channel.")
+    fusion_text_share: bool = Field(True, description="With fusion_confidence: scale the keyword and dense weights "
+                                    "by how far the base's best text row beats the best-matching class name (a "
+                                    "thing one can see), so picture queries are left to the visual channel.")
 
     # Ingestion jobs: the batch runner, document chunking and index publishing.
     ingest_workers: int = Field(0, ge=0, description="Files `argus ingest` processes in parallel (worker processes); 0: "

@@ -13,7 +13,10 @@ stands for one modality and the ablation measures what each one adds.
 Each channel also reports its confidence for the query (`ScoredRow.confidence`), which
 sets its weight in fusion (`fusion.confidence_weights`): keyword, the share of the query's
 terms in its best hit; dense and the visual signals, how far the best cosine stands above
-the query's background (its cosines with the class names, `query_background`).
+the query's background (its cosines with the class names, `query_background`). The text
+channels also carry their share of the weight for the query (`ScoredRow.share`,
+`fusion.text_share`): small where a class name, a thing one can see, matches the query
+better than any text row of the base.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.retrieve.fusion import CONFIDENCE_FLOOR, Background, normalise, z_confidence
+from pipelines.retrieve.fusion import CONFIDENCE_FLOOR, Background, normalise, text_share, z_confidence
 from pipelines.store.indexes import Hit as IndexHit
 from pipelines.store.indexes import Indexes
 
@@ -41,16 +44,33 @@ class ScoredRow:
     row_id: int
     score: float  # normalised
     confidence: float = NEUTRAL  # the channel's confidence for this query (the same on all its rows)
+    share: float = 1.0  # the part of its fused weight the channel keeps for this query
 
 
-def _scored(channel: str, hits: list[IndexHit], method: str, confidence: float = NEUTRAL) -> list[ScoredRow]:
+def _scored(channel: str, hits: list[IndexHit], method: str, confidence: float = NEUTRAL,
+            share: float = 1.0) -> list[ScoredRow]:
     scores = normalise([h.score for h in hits], method)  # type: ignore[arg-type]
-    return [ScoredRow(channel, h.kind, h.row_id, s, confidence) for h, s in zip(hits, scores, strict=True)]
+    return [ScoredRow(channel, h.kind, h.row_id, s, confidence, share) for h, s in zip(hits, scores, strict=True)]
 
 
 def confidences(rows: list[ScoredRow]) -> dict[str, float]:
     """Each channel's confidence for this query."""
     return {r.channel: r.confidence for r in rows}
+
+
+def shares(rows: list[ScoredRow]) -> dict[str, float]:
+    """Each channel's share of its weight for this query."""
+    return {r.channel: r.share for r in rows}
+
+
+def text_channels_share(indexes: Indexes, query_vector: np.ndarray, depth: int,
+                        background: Background | None) -> float:
+    """The keyword and dense channels' share for this query (`fusion.text_share`), from the
+    best text row's raw cosine; 1 without a background or without text rows."""
+    if background is None:
+        return 1.0
+    hits = [h for h in indexes.dense.search(query_vector, depth) if h.kind in TEXT_KINDS]
+    return text_share(hits[0].score, background) if hits else 1.0
 
 
 def _keyword_confidence(hits: list[IndexHit]) -> float:
@@ -65,16 +85,16 @@ def _vector_confidence(hits: list[IndexHit], background: Background | None, *, c
     return z_confidence(hits[0].score, background.mean, background.std)
 
 
-def keyword_channel(indexes: Indexes, query: str, depth: int) -> list[ScoredRow]:
+def keyword_channel(indexes: Indexes, query: str, depth: int, share: float = 1.0) -> list[ScoredRow]:
     hits = [h for h in indexes.keyword.search(query, depth) if h.kind in TEXT_KINDS]
     # BM25 is unbounded: only the ratio to this query's best hit means anything.
-    return _scored("keyword", hits, "max", _keyword_confidence(hits))
+    return _scored("keyword", hits, "max", _keyword_confidence(hits), share)
 
 
 def dense_channel(indexes: Indexes, query_vector: np.ndarray, depth: int,
-                  background: Background | None = None) -> list[ScoredRow]:
+                  background: Background | None = None, share: float = 1.0) -> list[ScoredRow]:
     hits = [h for h in indexes.dense.search(query_vector, depth) if h.kind in TEXT_KINDS]
-    return _scored("dense", hits, "minmax", _vector_confidence(hits, background))
+    return _scored("dense", hits, "minmax", _vector_confidence(hits, background), share)
 
 
 def visual_channel(indexes: Indexes, query: str, query_vector: np.ndarray, depth: int,
@@ -115,7 +135,8 @@ def image_channel(indexes: Indexes, image_vector: np.ndarray, depth: int) -> lis
 
 
 def query_background(query_vector: np.ndarray, settings=None) -> Background | None:
-    """The query's cosine statistics against the class names (None without the class space)."""
+    """The query's cosine statistics against the class names, and its best cosine with one
+    (None without the class space)."""
     from models.class_space import load_class_space
     from models.registry import ModelUnavailable
 
@@ -125,4 +146,5 @@ def query_background(query_vector: np.ndarray, settings=None) -> Background | No
         return None
     raw = space.all_classes @ query_vector
     centred = space.all_centred @ query_vector  # as the query meets the (centred) keyframe vectors
-    return Background(float(raw.mean()), float(raw.std()), float(centred.mean()), float(centred.std()))
+    return Background(float(raw.mean()), float(raw.std()), float(centred.mean()), float(centred.std()),
+                      float(raw.max()))

@@ -28,6 +28,8 @@ from pipelines.retrieve.channels import (
     image_channel,
     keyword_channel,
     query_background,
+    shares,
+    text_channels_share,
     visual_channel,
 )
 from pipelines.retrieve.fusion import (
@@ -172,7 +174,7 @@ class Retriever:
         hits = [h for h in hits if self._keep(h, filters)]
         weights = self.weights
         if self.settings.fusion_confidence:
-            weights = {**self.weights, **confidence_weights(confidences(rows), self.weights)}
+            weights = {**self.weights, **confidence_weights(confidences(rows), self.weights, shares=shares(rows))}
         fused = fuse(hits, granularity=granularity, rule=self.rule, weights=weights)
         use_rerank = self.reranker is not None if rerank is None else rerank
         if use_rerank and self.reranker is not None and text:
@@ -198,10 +200,13 @@ class Retriever:
         background = None
         if query_vector is not None and self.settings.fusion_confidence:
             background = query_background(query_vector, self.settings)
+        share = 1.0
+        if query_vector is not None and self.settings.fusion_text_share:
+            share = text_channels_share(indexes, query_vector, depth, background)
         if text and "keyword" in self.channels:
-            rows += keyword_channel(indexes, text, depth)
+            rows += keyword_channel(indexes, text, depth, share)
         if query_vector is not None and "dense" in self.channels:
-            rows += dense_channel(indexes, query_vector, depth, background)
+            rows += dense_channel(indexes, query_vector, depth, background, share)
         if query_vector is not None and "visual" in self.channels:
             rows += visual_channel(indexes, text, query_vector, depth, self._clip(),
                                    class_space=self.settings.class_space, background=background,

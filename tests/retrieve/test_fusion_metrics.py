@@ -149,3 +149,22 @@ def test_confident_visual_channel_is_not_drowned_by_weak_text_hits() -> None:
     assert weights["visual"] == pytest.approx(0.2 + 0.8 * 0.9)
     assert fuse(hits, weights=weights)[0].source_id == 2
     assert confidence_weights({"dense": 1.0}, {"dense": 2.0}) == {"dense": pytest.approx(2.0)}
+
+
+def test_text_share_follows_the_best_text_rows_lead_over_the_best_class_name() -> None:
+    from pipelines.retrieve.fusion import TEXT_MARGIN_HIGH, TEXT_MARGIN_LOW, TEXT_SHARE_FLOOR, Background, text_share
+
+    background = Background(mean=0.78, std=0.02, centred_mean=0.0, centred_std=0.05, best=0.85)
+    assert text_share(0.85 + TEXT_MARGIN_HIGH * 0.02, background) == pytest.approx(1.0)
+    assert text_share(0.95, background) == 1.0  # a passage far closer than any thing one can see
+    assert text_share(0.85 + TEXT_MARGIN_LOW * 0.02, background) == pytest.approx(TEXT_SHARE_FLOOR)
+    assert text_share(0.70, background) == pytest.approx(TEXT_SHARE_FLOOR)  # a picture query: text keeps its floor
+    assert TEXT_SHARE_FLOOR < text_share(0.85, background) < 1.0
+
+
+def test_shares_scale_whole_weights_floor_included() -> None:
+    from pipelines.retrieve.fusion import confidence_weights
+
+    weights = confidence_weights({"keyword": 0.0, "dense": 1.0, "visual": 0.5}, shares={"keyword": 0.1, "dense": 0.1})
+    assert weights == {"keyword": pytest.approx(0.1 * 0.2), "dense": pytest.approx(0.1),
+                       "visual": pytest.approx(0.2 + 0.8 * 0.5)}
