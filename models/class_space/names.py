@@ -5,7 +5,8 @@ groups of ImageNet class indices: "dog" for the 118 breeds, "bird", "food or dri
 
 A class's text is what its vector is embedded from: its first two English names, its
 group in brackets ("tabby, tabby cat (cat, pet)"), so a fine-grained class sits near the
-plain word people use, and its Chinese name where one is written.
+plain word people use, and its Chinese name where one is written, else its group's ("狗"
+for a breed without a name of its own), so Chinese queries meet the same plain word.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def imagenet_texts(label_lines: list[str]) -> list[ClassText]:
         group = groups.get(index)
         if group is not None:
             english += f" ({group[0]})"
-        chinese = data["imagenet_zh"].get(names[0])
+        chinese = data["imagenet_zh"].get(names[0]) or (group[1] if group is not None else None)
         out.append(ClassText(f"imagenet:{index}", english, chinese))
     return out
 

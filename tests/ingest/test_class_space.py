@@ -97,9 +97,11 @@ def test_keyframes_stored_before_evidence_use_their_tags() -> None:
 
 
 def test_imagenet_texts_take_plain_names_and_groups() -> None:
-    lines = ["tench, Tinca tinca", "goldfish, Carassius auratus"] + ["x"] * 279 + ["tabby, tabby cat"]
+    lines = ["tench, Tinca tinca", "goldfish, Carassius auratus"] + ["x"] * 279 + ["tabby, tabby cat"] + ["y"] * 718
     texts = imagenet_texts(lines)
     assert texts[0].english == "tench (fish)"  # the Latin binomial is dropped, the group added
+    assert texts[0].chinese == "鱼"  # no Chinese name of its own: its group's
+    assert texts[500].chinese is None  # no name, no group (objects 398-923 are ungrouped)
     assert texts[281].english == "tabby, tabby cat (cat, pet)"
     assert texts[281].chinese == names_data()["imagenet_zh"]["tabby"]
     assert coco_texts(["person"])[0] == ClassText("coco:person", "person", "人")
