@@ -1,10 +1,11 @@
-"""The cost of describing keyframes, with and without the extra crops.
+"""The cost of describing keyframes, with and without the extra crops and detector tiles.
 
     python bench/bench_visual_cost.py --home HOME [--repeat 2]
 
 Reads every keyframe JPEG of an ingested base (HOME/media), runs
-`describe_keyframe_with_evidence` on each with `visual_crops` off and on (detector,
-whole-frame tagger, OCR; then also the 2x2 grid, the centre and up to three boxes), and
+`describe_keyframe_with_evidence` on each: the whole frame only (detector, tagger, OCR), with
+`visual_crops` (the tagger also on the 2x2 grid, the centre and up to three boxes), and with
+`visual_detect_tiles` too (the detector also on the four quarters), and
 prints CPU and wall seconds per keyframe, the extra tagger passes, and what that means
 per second of video (keyframes per video-second of the base). The visual stage runs in a
 thread beside transcription, so on a video with speech it adds wall time only where it is
@@ -43,8 +44,10 @@ def main() -> None:
     describe_keyframe_with_evidence(frames[0])  # load the models outside the timing
     result = {"keyframes": len(frames), "video_seconds": round(video_s, 1),
               "keyframes_per_video_second": round(len(frames) / video_s, 4), "load_average": os.getloadavg()[0]}
-    for crops in (False, True):
+    configs = {"whole_frame": (False, False), "crops": (True, False), "crops_and_tiles": (True, True)}
+    for name, (crops, tiles) in configs.items():
         os.environ["ARGUS_VISUAL_CROPS"] = "true" if crops else "false"
+        os.environ["ARGUS_VISUAL_DETECT_TILES"] = "true" if tiles else "false"
         get_settings.cache_clear()
         views = 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -53,13 +56,13 @@ def main() -> None:
                 views += len(describe_keyframe_with_evidence(frame)[3]["views"])
         n = args.repeat * len(frames)
         cpu, wall = (time.process_time() - cpu0) / n, (time.perf_counter() - wall0) / n
-        result["crops" if crops else "whole_frame"] = {
+        result[name] = {
             "cpu_s_per_keyframe": round(cpu, 3), "wall_s_per_keyframe": round(wall, 3),
             "tagger_passes_per_keyframe": round(views / n, 2),
             "cpu_s_per_video_second": round(cpu * len(frames) / video_s, 4),
             "x_real_time_one_core": round(video_s / (cpu * len(frames)), 1)}
-        print(("crops      " if crops else "whole frame"), result["crops" if crops else "whole_frame"])
-    print({k: v for k, v in result.items() if k not in ("crops", "whole_frame")})
+        print(f"{name:16s}", result[name])
+    print({k: v for k, v in result.items() if k not in configs})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
 

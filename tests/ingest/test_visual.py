@@ -111,6 +111,39 @@ def test_keyframe_evidence_keeps_crops_boxes_and_low_detections() -> None:
         assert "box" in kinds  # a detected object of a reasonable size is tagged on its own
 
 
+def small_in_scene(name: str, share: float) -> np.ndarray:
+    """A real landscape (scikit-learn's china.jpg) with a photograph pasted small in its lower right."""
+    from sklearn.datasets import load_sample_image
+
+    scene = np.array(Image.fromarray(load_sample_image("china.jpg")).resize((640, 480)))
+    h = int(480 * share)
+    thing = photo(name, int(h * 4 / 3), h)
+    scene[480 - h - 15 : 480 - 15, 640 - thing.shape[1] - 30 : 640 - 30] = thing
+    return scene
+
+
+@pytest.mark.parametrize("name", ["motorcycle", "chelsea"])
+def test_detector_tiles_find_an_object_too_small_for_the_whole_frame(name: str) -> None:
+    from pipelines.ingest.visual import _detect
+
+    scene, label = small_in_scene(name, 0.18), PHOTOS[name][1]
+    assert label not in [o.label for o in _detect(scene, 0.3, tiles=False)]  # lost at 300x300
+    found = [o for o in _detect(scene, 0.3, tiles=True) if o.label == label]
+    assert len(found) == 1 and found[0].score >= 0.5  # one object, not one per tile that saw it
+    x0, y0, x1, y1 = found[0].box
+    assert x0 > 0.5 and y0 > 0.6 and x1 <= 1 and y1 <= 1  # where it was pasted, in frame coordinates
+
+
+def test_tiles_merge_with_the_whole_frames_detection_of_the_same_object() -> None:
+    from pipelines.ingest.visual import _detect
+
+    scene = photo("motorcycle", 640, 480)
+    whole = [o for o in _detect(scene, 0.3, tiles=False) if o.label == "motorcycle"]
+    tiled = [o for o in _detect(scene, 0.3, tiles=True) if o.label == "motorcycle"]
+    assert whole and len(tiled) <= len(whole)
+    assert max(o.score for o in tiled) >= max(o.score for o in whole)
+
+
 def test_class_space_puts_english_and_chinese_queries_near_the_right_keyframe() -> None:
     from models.class_space import keyframe_vector, load_class_space
     from models.text_embedding import embed_query
