@@ -10,6 +10,8 @@ in-process from the class evidence in each catalog under every variant:
 - crops: whole-frame tagger only, or also the 2x2 grid, the centre and the detected boxes;
 - source context: 0 (the default) or 0.5 of the source's mean vector added to each keyframe's;
 - top-k ImageNet classes mixed: 5, 10, 20;
+- how the views pool their probabilities (`class_space_view_max_share`): the weighted mean
+  (0), the maximum (1), or a share of each (0.25, 0.5, 0.75);
 - the COCO detections' weight against the ImageNet probability mass: 0, 1, 2, 4;
 - the colour terms' weight (`class_space_colour_weight`): 0, 0.25, 0.5, 1, 2;
 - query centring: the query taken off the class centroid too, or left as embedded;
@@ -60,16 +62,22 @@ class Variant:
     scene_words: float = 0.0
     object_weight: float = 2.0
     colour_weight: float = 0.0
+    view_max_share: float = 0.5
 
     def label(self) -> str:
         return (f"crops={'on' if self.crops else 'off'} context={self.context} top_k={self.top_k} "
                 f"centre_query={'on' if self.centre_query else 'off'} scene_words={self.scene_words} "
-                f"object_weight={self.object_weight} colour_weight={self.colour_weight}")
+                f"object_weight={self.object_weight} colour_weight={self.colour_weight} "
+                f"view_max_share={self.view_max_share}")
 
 
 VARIANTS = [
     Variant(),  # the shipped defaults
     Variant(crops=False),
+    Variant(view_max_share=0.0),
+    Variant(view_max_share=0.25),
+    Variant(view_max_share=0.75),
+    Variant(view_max_share=1.0),
     Variant(object_weight=0.0),
     Variant(object_weight=1.0),
     Variant(object_weight=4.0),
@@ -99,7 +107,8 @@ def scene_vectors() -> np.ndarray:
 def with_scenes(evidence: dict, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> np.ndarray | None:
     """`keyframe_vector`, with the scene-word rule mixed in before centring."""
     vector = keyframe_vector(evidence, space, top_k=variant.top_k, crops=variant.crops,
-                             object_weight=variant.object_weight, colour_weight=variant.colour_weight)
+                             object_weight=variant.object_weight, colour_weight=variant.colour_weight,
+                             view_max_share=variant.view_max_share)
     if vector is None or variant.scene_words <= 0:
         return vector
     centred_scenes = scenes - space.center

@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     class_space: bool = Field(True, description="Score keyframes by their class-space vector: the probability-weighted "
                               "mix of ImageNet/COCO class-name embeddings in the text-embedding space (ConSE).")
     class_space_top_k: int = Field(10, ge=1, description="ImageNet classes mixed into a class-space vector.")
+    class_space_view_max_share: float = Field(0.5, ge=0, le=1, description="How a keyframe's views (whole frame, "
+                                              "crops, boxes) pool their ImageNet probabilities: this share of "
+                                              "their maximum, the rest their weighted mean (0: the mean only).")
     class_space_object_weight: float = Field(2.0, ge=0, description="Weight of the COCO detections against the "
                                              "ImageNet probability mass in a class-space vector.")
     class_space_colour_weight: float = Field(0.0, ge=0, description="Weight of the keyframe's colour terms (red, "

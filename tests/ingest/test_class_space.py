@@ -47,6 +47,15 @@ def test_views_are_averaged_by_weight_and_crops_can_be_left_out() -> None:
     assert aggregate_probabilities(ev, crops=False) == {0: pytest.approx(0.8)}
 
 
+def test_views_pool_a_share_of_their_maximum() -> None:
+    ev = evidence([("frame", 1.0, [(0, 0.8)]), ("grid", 0.5, [(1, 0.6)]), ("box", 0.5, [(0, 0.4)])])
+    mean, peak = aggregate_probabilities(ev, crops=True), aggregate_probabilities(ev, crops=True, max_share=1.0)
+    assert peak == {0: pytest.approx(0.8), 1: pytest.approx(0.5 * 0.6)}  # each class at its best weighted view
+    half = aggregate_probabilities(ev, crops=True, max_share=0.5)
+    assert half[1] == pytest.approx((mean[1] + peak[1]) / 2)
+    assert half[1] > mean[1]  # a thing one crop sees clearly is not diluted by the views that miss it
+
+
 def test_objects_weigh_by_best_score_and_count() -> None:
     weights = object_weights({"objects": [["cat", 0.9, 0.2], ["cat", 0.4, 0.1], ["dog", 0.5, 0.3]]})
     assert weights["cat"] == pytest.approx(0.9 * (1 + np.log(2)))
