@@ -46,7 +46,6 @@ EVIDENCE_TOP = 10  # classes kept per view
 CROP_WEIGHT = 0.5
 MAX_BOXES = 3
 BOX_AREA = (0.03, 0.7)  # boxes smaller are too coarse to tag, larger are nearly the whole frame
-TILE_SIZE = 0.5  # detector tiles: the four quarters (larger tiles, at 0.55-0.6, lost a small object again)
 SAME_OBJECT = 0.6  # one label's boxes overlapping this much of the smaller one are one object
 TILE_MAX_AREA = 0.05  # a quarter's detection larger than this share of the frame is a fragment of a close-up
 
@@ -78,21 +77,20 @@ def describe_keyframe_with_evidence(image: ImageInput) -> tuple[list[DetectedObj
 
 
 def _detect(rgb: np.ndarray, min_score: float, *, tiles: bool, tile_min_score: float = 0.5) -> list[DetectedObject]:
-    """COCO objects on the whole frame and, with `tiles`, on its four corner tiles, best first."""
+    """COCO objects on the whole frame and, with `tiles`, on its four quarters, best first."""
     detector = load_detector()
     found = detector.detect(rgb, min_score=min_score)
     if not tiles:
         return found
     h, w = rgb.shape[:2]
-    th, tw = int(h * TILE_SIZE), int(w * TILE_SIZE)
-    for y in (0, h - th):
-        for x in (0, w - tw):
-            for o in detector.detect(np.ascontiguousarray(rgb[y : y + th, x : x + tw]), min_score=tile_min_score):
-                x0, y0, x1, y1 = o.box
-                box = ((x + x0 * tw) / w, (y + y0 * th) / h, (x + x1 * tw) / w, (y + y1 * th) / h)
-                if _area(box) > TILE_MAX_AREA:
-                    continue
-                _merge(found, DetectedObject(label=o.label, score=o.score, box=box))
+    for x, y, tile in _quarters(rgb):  # (overlapping tiles of 0.55-0.6 lost a small object again)
+        th, tw = tile.shape[:2]
+        for o in detector.detect(tile, min_score=tile_min_score):
+            x0, y0, x1, y1 = o.box
+            box = ((x + x0 * tw) / w, (y + y0 * th) / h, (x + x1 * tw) / w, (y + y1 * th) / h)
+            if _area(box) > TILE_MAX_AREA:
+                continue
+            _merge(found, DetectedObject(label=o.label, score=o.score, box=box))
     return sorted(found, key=lambda o: -o.score)
 
 
@@ -119,10 +117,7 @@ def _view(kind: str, weight: float, probs: np.ndarray) -> dict:
 
 def _crops(rgb: np.ndarray, detections: list[DetectedObject]) -> list[tuple[str, float, np.ndarray]]:
     h, w = rgb.shape[:2]
-    out = []
-    for y in (0, h // 2):
-        for x in (0, w // 2):
-            out.append(("grid", CROP_WEIGHT, np.ascontiguousarray(rgb[y : y + h // 2, x : x + w // 2])))
+    out = [("grid", CROP_WEIGHT, quarter) for _, _, quarter in _quarters(rgb)]
     out.append(("centre", CROP_WEIGHT, np.ascontiguousarray(rgb[h // 5 : h - h // 5, w // 5 : w - w // 5])))
     boxes = [o for o in detections if BOX_AREA[0] <= _area(o.box) <= BOX_AREA[1]][:MAX_BOXES]
     for o in boxes:
@@ -130,6 +125,12 @@ def _crops(rgb: np.ndarray, detections: list[DetectedObject]) -> list[tuple[str,
         crop = rgb[int(y0 * h) : max(int(y1 * h), int(y0 * h) + 2), int(x0 * w) : max(int(x1 * w), int(x0 * w) + 2)]
         out.append(("box", CROP_WEIGHT * o.score, np.ascontiguousarray(crop)))
     return out
+
+
+def _quarters(rgb: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(x, y, pixels) of the frame's four quarters: the tagger's grid and the detector's tiles."""
+    h, w = rgb.shape[:2]
+    return [(x, y, np.ascontiguousarray(rgb[y : y + h // 2, x : x + w // 2])) for y in (0, h // 2) for x in (0, w // 2)]
 
 
 def _area(box: tuple[float, float, float, float]) -> float:

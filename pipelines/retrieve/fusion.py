@@ -178,7 +178,7 @@ class Background:
     std: float
     centred_mean: float
     centred_std: float
-    best: float = 0.0
+    best: float
 
 
 def z_confidence(top: float, mean: float, std: float, low: float = Z_LOW, high: float = Z_HIGH) -> float:
