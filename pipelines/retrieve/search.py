@@ -191,15 +191,28 @@ class Retriever:
 
         return embed_query(text)
 
+    def embed_class(self, text: str) -> np.ndarray | None:
+        """The query in the class space's embedding (None without the class space, or where its
+        model is not prepared: the visual channel then uses keyframe text alone). Cached."""
+        if not text or "visual" not in self.channels or not self.settings.class_space:
+            return None
+        from models.registry import ModelUnavailable
+        from models.text_embedding import embed_class_query
+
+        try:
+            return embed_class_query(text, self.settings)
+        except ModelUnavailable:
+            return None
+
     def _channel_rows(self, indexes: Indexes, text: str, image, depth: int) -> list[ScoredRow]:
         # The visual channel asks the dense index for 2 x depth hits (keyframes among texts).
         indexes = dataclasses.replace(indexes, dense=_SearchOnce(indexes.dense, 2 * depth),
                                       keyword=_SearchOnce(indexes.keyword, depth))
         rows: list[ScoredRow] = []
-        query_vector = self.embed(text)
+        query_vector, class_vector = self.embed(text), self.embed_class(text)
         background = None
         if query_vector is not None and self.settings.fusion_confidence:
-            background = query_background(query_vector, self.settings)
+            background = query_background(query_vector, class_vector, self.settings)
         share = 1.0
         if query_vector is not None and self.settings.fusion_text_share:
             share = text_channels_share(indexes, query_vector, depth, background)
@@ -209,7 +222,7 @@ class Retriever:
             rows += dense_channel(indexes, query_vector, depth, background, share)
         if query_vector is not None and "visual" in self.channels:
             rows += visual_channel(indexes, text, query_vector, depth, self._clip(),
-                                   class_space=self.settings.class_space, background=background,
+                                   class_vector=class_vector, background=background,
                                    weigh_signals=self.settings.fusion_confidence)
         if image is not None and "image" in self.channels:
             from pipelines.ingest.visual import image_embedding

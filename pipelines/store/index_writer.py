@@ -145,9 +145,21 @@ class IndexWriter:
         self._vectors["dense"].add(source_id, dense_ids, dense_vecs)
         self._vectors["image"].add(source_id, image_ids, image_vecs)
         self._vectors["clip"].add(source_id, clip_ids, clip_vecs)
-        self._vectors["semantic"].add(source_id, semantic_ids, semantic_vecs)
+        self._add_class_vectors(source_id, semantic_ids, semantic_vecs)
         self._source_ids.add(source_id)
         self.dirty = True
+
+    def _add_class_vectors(self, source_id: int, ids: list[int], vectors: list[np.ndarray]) -> None:
+        """Class-space vectors are derived from stored evidence alone: when the class space's model
+        changed (other dimensions), the whole class-space index is rebuilt here instead of failing."""
+        state = self._vectors["semantic"]
+        if vectors and state.index is not None and state.index.d != len(vectors[0]):
+            log.warning("the class space's model changed (%d -> %d dimensions): rebuilding the class-space "
+                        "vectors of %d indexed sources", state.index.d, len(vectors[0]), len(self._source_ids))
+            state = self._vectors["semantic"] = _VectorState(removed=True)  # removed: the HNSW copy is rebuilt
+            for other in sorted(self._source_ids - {source_id}):
+                state.add(other, *class_space_vectors(self.catalog.indexed_rows([other]), self.settings))
+        state.add(source_id, ids, vectors)
 
     def remove_source(self, source_id: int) -> None:
         """Drop a source's rows (works after its catalog rows are gone: ids come from the owners)."""

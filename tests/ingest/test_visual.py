@@ -146,7 +146,7 @@ def test_tiles_merge_with_the_whole_frames_detection_of_the_same_object() -> Non
 
 def test_class_space_puts_english_and_chinese_queries_near_the_right_keyframe() -> None:
     from models.class_space import keyframe_vector, load_class_space
-    from models.text_embedding import embed_query
+    from models.text_embedding import embed_class_query
     from pipelines.ingest.visual import describe_keyframe_with_evidence
 
     space = load_class_space()
@@ -156,6 +156,6 @@ def test_class_space_puts_english_and_chinese_queries_near_the_right_keyframe() 
     for query, expected in [("a cat looking at the camera", "chelsea"), ("一只猫", "chelsea"),
                             ("a cup of coffee", "coffee"), ("一杯咖啡", "coffee"),
                             ("a red motorbike", "motorcycle"), ("摩托车", "motorcycle")]:
-        q = embed_query(query)
+        q = embed_class_query(query)
         scores = {name: float(v @ q) for name, v in vectors.items()}
         assert max(scores, key=scores.get) == expected, (query, scores)

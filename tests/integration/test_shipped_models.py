@@ -60,3 +60,22 @@ def test_chat_llm_conversion_answers_a_question() -> None:
     out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
     answer = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     assert "paris" in answer.lower()
+
+
+def test_class_embedding_runs_the_whole_sentence_transformers_pipeline() -> None:
+    """EmbeddingGemma through our reader of its folder: Gemma3, mean pooling, two Dense
+    projections; a query finds its passage in either language."""
+    from models.registry import get_registry
+    from models.sentence_transformer import SentenceTransformerEmbedder
+    from models.text_embedding import embed_class_query, embed_texts, load_class_embedder
+
+    embedder = load_class_embedder()
+    assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.dim == 768
+    assert len(embedder._dense) == 2  # 768 -> 3072 -> 768: without them the vectors are the pooled 768-d ones
+    passages = embed_texts(["tabby, tabby cat (cat, pet)", "espresso (coffee)", "motor scooter, scooter"],
+                           query=False, embedder=embedder)
+    for query, expected in [("a cat on a sofa", 0), ("一杯咖啡", 1), ("骑摩托车", 2)]:
+        q = embed_class_query(query)
+        assert q.shape == (768,) and abs(float(np.linalg.norm(q)) - 1) < 1e-4
+        assert int(np.argmax(passages @ q)) == expected, query
+    assert "embeddinggemma" in str(get_registry().resolve("class_embedding"))

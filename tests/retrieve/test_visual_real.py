@@ -73,3 +73,47 @@ def test_a_question_about_the_licence_still_finds_the_licence(base: Settings) ->
     finally:
         retriever.close()
     assert results[0].citation.source == "licence.txt", [(r.citation.source, r.channels) for r in results]
+
+
+def test_a_change_of_the_class_space_model_is_caught_up(base: Settings, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A base indexed in e5's class space, searched and extended under EmbeddingGemma's: searching
+    warns and falls back to keyframe text; the next ingest rebuilds the class-space index whole."""
+    import shutil
+
+    from pipelines.ingest.maintenance import reindex
+
+    home = tmp_path / "home"
+    shutil.copytree(base.home, home)
+    monkeypatch.setenv("ARGUS_HOME", str(home))
+    monkeypatch.setenv("ARGUS_CLASS_SPACE_MODEL", "text_embedding")
+    get_settings.cache_clear()
+    reindex()
+    indexes = open_indexes(get_settings())
+    assert indexes.semantic.dim == 384
+    indexes.close()
+
+    monkeypatch.setenv("ARGUS_CLASS_SPACE_MODEL", "embeddinggemma")
+    get_settings.cache_clear()
+    retriever = Retriever(get_settings())
+    try:
+        assert retriever.search("a red motorbike", 3, granularity="source")  # keyframe text still answers
+    finally:
+        retriever.close()
+    assert "argus reindex" in caplog.text
+
+    more = tmp_path / "more"
+    more.mkdir()
+    write_video(more / "cat_again.mp4", [(photo("chelsea", 480, 360), 3.0)])
+    assert ingest([more], progress=False).ok
+    indexes = open_indexes(get_settings())
+    try:
+        assert indexes.semantic.dim == 768 and len(indexes.semantic) == len(indexes.image)
+    finally:
+        indexes.close()
+    retriever = Retriever(get_settings())
+    try:
+        assert retriever.search("a red motorbike", 3, granularity="source")[0].citation.source == "motorcycle.mp4"
+    finally:
+        retriever.close()

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.eval_sets import packaged_photos
-from pipelines.eval_sets.packaged_photos import packaged_photo, read_member
+from models.package_archives import archive_in, read_member
+from pipelines.eval_sets.packaged_photos import packaged_photo
 
 
 def png_bytes() -> bytes:
@@ -58,6 +58,6 @@ def test_a_missing_member_names_the_archive(cache: Path) -> None:
 
 
 def test_another_version_is_not_taken_for_the_pinned_one(cache: Path) -> None:
-    assert packaged_photos._archive_in(cache, "fake-pics", "1.0") is not None
-    assert packaged_photos._archive_in(cache, "fake-pics", "1.0.1") is None
-    assert packaged_photos._archive_in(cache, "fake-sdist", "2") is None
+    assert archive_in(cache, "fake-pics", "1.0") is not None
+    assert archive_in(cache, "fake-pics", "1.0.1") is None
+    assert archive_in(cache, "fake-sdist", "2") is None
