@@ -117,8 +117,8 @@ class AppState:
     def search(self, query: str, k: int, filters, granularity: str, rerank: bool):
         """Search with the shared retriever (it caches indexes; serialised, it is not thread-safe).
 
-        The query vector, most of a search's CPU, is computed first, outside the lock: the
-        embedding engine releases the GIL, so concurrent requests embed on every core and
+        The query vectors, most of a search's CPU, are computed first, outside the lock: the
+        embedding engines release the GIL, so concurrent requests embed on every core and
         the search under the lock finds their vectors in the cache."""
         from pipelines.retrieve.search import Retriever, clean_query
 
@@ -127,6 +127,7 @@ class AppState:
                 self._retriever = Retriever(self.settings)
             retriever = self._retriever
         retriever.embed(clean_query(query))
+        retriever.embed_class(clean_query(query))  # torch releases the GIL too
         with self._retriever_lock:
             if rerank and retriever.reranker is None:
                 from app.commands.retrieve import make_reranker
