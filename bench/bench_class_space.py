@@ -63,12 +63,13 @@ class Variant:
     object_weight: float = 2.0
     colour_weight: float = 0.0
     view_max_share: float = 0.5
+    people_weight: float = 0.5
 
     def label(self) -> str:
         return (f"crops={'on' if self.crops else 'off'} context={self.context} top_k={self.top_k} "
                 f"centre_query={'on' if self.centre_query else 'off'} scene_words={self.scene_words} "
                 f"object_weight={self.object_weight} colour_weight={self.colour_weight} "
-                f"view_max_share={self.view_max_share}")
+                f"view_max_share={self.view_max_share} people_weight={self.people_weight}")
 
 
 VARIANTS = [
@@ -92,6 +93,10 @@ VARIANTS = [
     Variant(scene_words=0.25),
     Variant(scene_words=0.5),
     Variant(scene_words=1.0),
+    Variant(people_weight=0.0),
+    Variant(people_weight=0.25),
+    Variant(people_weight=1.0),
+    Variant(people_weight=2.0),
 ]
 
 
@@ -109,7 +114,7 @@ def with_scenes(evidence: dict, space: ClassSpace, scenes: np.ndarray, variant: 
     """`keyframe_vector`, with the scene-word rule mixed in before centring."""
     vector = keyframe_vector(evidence, space, top_k=variant.top_k, crops=variant.crops,
                              object_weight=variant.object_weight, colour_weight=variant.colour_weight,
-                             view_max_share=variant.view_max_share)
+                             view_max_share=variant.view_max_share, people_weight=variant.people_weight)
     if vector is None or variant.scene_words <= 0:
         return vector
     centred_scenes = scenes - space.center

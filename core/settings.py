@@ -152,6 +152,9 @@ class Settings(BaseSettings):
                                              "ImageNet probability mass in a class-space vector.")
     class_space_colour_weight: float = Field(0.0, ge=0, description="Weight of the keyframe's colour terms (red, "
                                              "black and white, ...) in its class-space vector (0: none).")
+    class_space_people_weight: float = Field(0.5, ge=0, description="How far a keyframe's COCO \"person\" vector "
+                                             "leans towards the phrase of how many people were detected (\"two "
+                                             "people\", \"a crowd\"); 0: not at all.")
     class_space_source_context: float = Field(0.0, ge=0, description="Weight of the mean class-space vector of all "
                                               "the source's keyframes added to each keyframe's vector (0: none; 0.5 "
                                               "measured no better on the development queries, see "

@@ -61,6 +61,21 @@ def colour_texts() -> list[ClassText]:
     return [ClassText(f"colour:{name}", name, zh) for name, zh in COLOURS.items()]
 
 
+# How many people a frame shows, as the phrases queries use: the COCO "person" vector of a
+# keyframe leans towards the phrase of its count (`space.keyframe_vector`).
+PEOPLE = {1: ("a person", "一个人"), 2: ("two people", "两个人"), 3: ("a few people, a small group", "几个人"),
+          6: ("a crowd, a large group of people", "一群人")}
+
+
+def people_texts() -> list[ClassText]:
+    return [ClassText(f"people:{n}", en, zh) for n, (en, zh) in PEOPLE.items()]
+
+
+def people_bucket(count: int) -> int:
+    """The `PEOPLE` phrase for `count` people: 1, 2, 3 (3-5) or 6 (6 and more)."""
+    return max(n for n in PEOPLE if n <= count)
+
+
 def fingerprint(texts: list[ClassText], embedder_name: str) -> str:
     """Changes whenever a class text or the embedding model does: the cache key of the vectors."""
     digest = hashlib.sha256(embedder_name.encode())

@@ -33,14 +33,22 @@ from __future__ import annotations
 import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from core.settings import Settings, get_settings
-from models.class_space.names import ClassText, coco_texts, colour_texts, fingerprint, imagenet_texts
+from models.class_space.names import (
+    ClassText,
+    coco_texts,
+    colour_texts,
+    fingerprint,
+    imagenet_texts,
+    people_bucket,
+    people_texts,
+)
 
 EVIDENCE_VERSION = 1
 CROP_KINDS = ("grid", "centre", "box")  # views other than the whole frame
@@ -56,6 +64,7 @@ class ClassSpace:
     center: np.ndarray  # (dim,) the mean class vector, taken off keyframe vectors
     all_classes: np.ndarray  # (n, dim) every class vector (ImageNet then COCO): a query's background
     all_centred: np.ndarray  # the same, centred and renormalised
+    people: dict[int, np.ndarray] = field(default_factory=dict)  # people-count phrase (names.PEOPLE) -> (dim,)
 
 
 _lock = threading.Lock()
@@ -72,7 +81,7 @@ def load_class_space(settings: Settings | None = None, *, model: Literal["class"
     settings = settings or get_settings()
     embedder = load_class_embedder(settings) if model == "class" else load_text_embedder(settings)
     texts = (imagenet_texts(load_tagger_labels()) + coco_texts(list(dict.fromkeys(COCO_LABELS.values())))
-             + colour_texts())
+             + colour_texts() + people_texts())
     key = fingerprint(texts, embedder.name)
     with _lock:
         if key not in _loaded:
@@ -88,7 +97,8 @@ def keyframe_vectors(evidence: list[dict], settings: Settings | None = None) -> 
     vectors = [keyframe_vector(_current(e, space), space, top_k=settings.class_space_top_k, crops=settings.visual_crops,
                                object_weight=settings.class_space_object_weight,
                                colour_weight=settings.class_space_colour_weight,
-                               view_max_share=settings.class_space_view_max_share)
+                               view_max_share=settings.class_space_view_max_share,
+                               people_weight=settings.class_space_people_weight)
                for e in evidence]
     return with_context(vectors, settings.class_space_source_context)
 
@@ -115,12 +125,13 @@ def _build(texts: list[ClassText], key: str, folder: Path, imagenet_index: dict[
         os.replace(tmp, path)
     n_imagenet = sum(t.key.startswith("imagenet:") for t in texts)
     named = {kind: {t.key.split(":", 1)[1]: matrix[i] for i, t in enumerate(texts) if t.key.startswith(f"{kind}:")}
-             for kind in ("coco", "colour")}
-    things = matrix[[i for i, t in enumerate(texts) if not t.key.startswith("colour:")]]  # objects: the background
+             for kind in ("coco", "colour", "people")}
+    things = matrix[[i for i, t in enumerate(texts) if t.key.startswith(("imagenet:", "coco:"))]]  # the background
     center = things.mean(axis=0).astype(np.float32)
     return ClassSpace(imagenet=matrix[:n_imagenet], coco=named["coco"], colours=named["colour"], fingerprint=key,
                       imagenet_index=imagenet_index, center=center, all_classes=things,
-                      all_centred=_normalise(things - center))
+                      all_centred=_normalise(things - center),
+                      people={int(n): v for n, v in named["people"].items()})
 
 
 def _embed(texts: list[ClassText], embedder) -> np.ndarray:
@@ -172,14 +183,17 @@ def object_weights(evidence: dict) -> dict[str, float]:
 
 def keyframe_vector(evidence: dict, space: ClassSpace, *, top_k: int = 10, crops: bool = True,
                     object_weight: float = 2.0, colour_weight: float = 0.0,
-                    view_max_share: float = 0.5) -> np.ndarray | None:
+                    view_max_share: float = 0.5, people_weight: float = 0.0) -> np.ndarray | None:
     """The keyframe's class-space vector, centred (None when it has no class evidence at all).
 
     The mix is convex (a weighted mean of class vectors), then the class centroid is taken
     off: e5 vectors share a large common direction (unrelated texts have cosine ~0.8), and
     a keyframe with weak, spread evidence mixes towards that centroid and so sat near every
     query (a "hub"). Queries stay as embedded: centring them too ranked a little worse
-    (8 against 9 of the 13 development queries)."""
+    (8 against 9 of the 13 development queries).
+
+    With `people_weight`, the COCO "person" vector leans towards the phrase of how many
+    people were detected ("two people", "a crowd"; `names.PEOPLE`)."""
     probs = aggregate_probabilities(evidence, crops=crops, max_share=view_max_share)
     top = sorted(probs.items(), key=lambda kv: -kv[1])[:top_k]
     parts: list[tuple[float, np.ndarray]] = []
@@ -190,7 +204,12 @@ def keyframe_vector(evidence: dict, space: ClassSpace, *, top_k: int = 10, crops
     if objects:
         total = sum(objects.values())
         best = max(float(score) for label, score, _ in evidence.get("objects", []) if label in space.coco)
-        parts.append((object_weight * best, sum(w * space.coco[label] for label, w in objects.items()) / total))
+        vectors = dict(space.coco)
+        people = sum(1 for label, _, _ in evidence.get("objects", []) if label == "person")
+        if people and people_weight > 0 and space.people:
+            lean = space.coco["person"] + people_weight * space.people[people_bucket(people)]
+            vectors["person"] = lean / np.linalg.norm(lean)
+        parts.append((object_weight * best, sum(w * vectors[label] for label, w in objects.items()) / total))
     colours = [(name, float(share)) for name, share in evidence.get("colours", []) if name in space.colours]
     if colours and colour_weight > 0 and parts:  # colour qualifies things seen; alone it matches any frame
         total = sum(share for _, share in colours)

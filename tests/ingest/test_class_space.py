@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.class_space.names import ClassText, coco_texts, fingerprint, imagenet_texts, names_data
+from models.class_space.names import (
+    ClassText,
+    coco_texts,
+    fingerprint,
+    imagenet_texts,
+    names_data,
+    people_bucket,
+)
 from models.class_space.space import (
     ClassSpace,
     _current,
@@ -83,6 +90,22 @@ def test_colours_qualify_the_things_seen_and_never_stand_alone() -> None:
     off = keyframe_vector({**seen, "colours": [["red", 0.8]]}, space, colour_weight=0.0)
     np.testing.assert_allclose(off, plain)
     assert keyframe_vector({"views": [], "objects": [], "colours": [["red", 1.0]]}, space, colour_weight=1.0) is None
+
+
+def test_the_person_vector_leans_towards_the_phrase_of_the_count() -> None:
+    """A fake space with "person" and two count phrases on axes of their own."""
+    eye = np.eye(4, dtype=np.float32)
+    space = ClassSpace(imagenet=eye[:1], coco={"person": eye[1]}, colours={}, fingerprint="fake-people",
+                       imagenet_index={}, center=np.zeros(4, np.float32), all_classes=eye[:2], all_centred=eye[:2],
+                       people={1: eye[2], 2: eye[3], 3: eye[3], 6: eye[3]})
+    one = evidence([], objects=[("person", 0.9, 0.3)])
+    two = evidence([], objects=[("person", 0.9, 0.3), ("person", 0.8, 0.2)])
+    leaning_one, leaning_two = (keyframe_vector(e, space, people_weight=0.5) for e in (one, two))
+    assert float(leaning_one @ eye[2]) > 0 and float(leaning_one @ eye[3]) == 0
+    assert float(leaning_two @ eye[3]) > 0 and float(leaning_two @ eye[2]) == 0
+    assert float(leaning_two @ eye[1]) > float(leaning_two @ eye[3])  # still a person first
+    np.testing.assert_allclose(keyframe_vector(two, space, people_weight=0.0), eye[1], atol=1e-6)
+    assert people_bucket(1) == 1 and people_bucket(2) == 2 and people_bucket(5) == 3 and people_bucket(40) == 6
 
 
 def test_no_evidence_gives_no_vector() -> None:

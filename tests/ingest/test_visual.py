@@ -159,3 +159,22 @@ def test_class_space_puts_english_and_chinese_queries_near_the_right_keyframe() 
         q = embed_class_query(query)
         scores = {name: float(v @ q) for name, v in vectors.items()}
         assert max(scores, key=scores.get) == expected, (query, scores)
+
+
+def test_a_frame_of_two_people_answers_two_people() -> None:
+    """The astronaut photo once, and twice side by side (mirrored): the detector counts the people,
+    and the class-space vector leans towards "two people" only for the second."""
+    from models.class_space import keyframe_vector, load_class_space
+    from models.text_embedding import embed_class_query
+    from pipelines.ingest.visual import describe_keyframe_with_evidence
+
+    space = load_class_space()
+    half = photo("astronaut", 240, 360)
+    frames = {"one": photo("astronaut", 480, 360), "two": np.ascontiguousarray(np.concatenate([half, half[:, ::-1]], 1))}
+    evidence = {name: describe_keyframe_with_evidence(rgb)[3] for name, rgb in frames.items()}
+    assert [sum(o[0] == "person" for o in evidence[n]["objects"]) for n in ("one", "two")] == [1, 2]
+    for query in ("two people", "两个人"):
+        q = embed_class_query(query)
+        leaning = {n: float(keyframe_vector(e, space, people_weight=0.5) @ q) for n, e in evidence.items()}
+        plain = float(keyframe_vector(evidence["two"], space, people_weight=0.0) @ q)
+        assert leaning["two"] > leaning["one"] and leaning["two"] > plain, (query, leaning, plain)
