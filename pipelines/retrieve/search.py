@@ -196,6 +196,8 @@ class Retriever:
         model is not prepared: the visual channel then uses keyframe text alone). Cached."""
         if not text or "visual" not in self.channels or not self.settings.class_space:
             return None
+        if self._indexes is not None and self._indexes.semantic is None:  # a base without keyframes
+            return None
         from models.registry import ModelUnavailable
         from models.text_embedding import embed_class_query
 
