@@ -34,6 +34,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -76,18 +77,27 @@ def load_class_space(settings: Settings | None = None, *, model: Literal["class"
     `model="text"` in the text-embedding model's, where a query's text rows are compared
     with class names (`fusion.text_share`). Built and cached on first use."""
     from models.text_embedding import load_class_embedder, load_text_embedder
-    from models.vision import COCO_LABELS, load_tagger_labels
+    from models.vision import load_tagger_labels
 
     settings = settings or get_settings()
     embedder = load_class_embedder(settings) if model == "class" else load_text_embedder(settings)
-    texts = (imagenet_texts(load_tagger_labels()) + coco_texts(list(dict.fromkeys(COCO_LABELS.values())))
-             + colour_texts() + people_texts())
-    key = fingerprint(texts, embedder.name)
+    texts, key = _texts_and_key(embedder.name)
     with _lock:
         if key not in _loaded:
             index = {line.split(",")[0].strip(): i for i, line in enumerate(load_tagger_labels())}
-            _loaded[key] = _build(texts, key, settings.model_cache / "class_space", index, embedder)
+            _loaded[key] = _build(list(texts), key, settings.model_cache / "class_space", index, embedder)
         return _loaded[key]
+
+
+@lru_cache(maxsize=4)
+def _texts_and_key(embedder_name: str) -> tuple[tuple[ClassText, ...], str]:
+    """The class texts and their fingerprint, once per process: every search asks for the class
+    space twice (its own model's and the text model's), and hashing ~1,100 texts took 3 ms."""
+    from models.vision import COCO_LABELS, load_tagger_labels
+
+    texts = (imagenet_texts(load_tagger_labels()) + coco_texts(list(dict.fromkeys(COCO_LABELS.values())))
+             + colour_texts() + people_texts())
+    return tuple(texts), fingerprint(texts, embedder_name)
 
 
 def keyframe_vectors(evidence: list[dict], settings: Settings | None = None) -> list[np.ndarray | None]:
@@ -204,12 +214,10 @@ def keyframe_vector(evidence: dict, space: ClassSpace, *, top_k: int = 10, crops
     if objects:
         total = sum(objects.values())
         best = max(float(score) for label, score, _ in evidence.get("objects", []) if label in space.coco)
-        vectors = dict(space.coco)
-        people = sum(1 for label, _, _ in evidence.get("objects", []) if label == "person")
-        if people and people_weight > 0 and space.people:
-            lean = space.coco["person"] + people_weight * space.people[people_bucket(people)]
-            vectors["person"] = lean / np.linalg.norm(lean)
-        parts.append((object_weight * best, sum(w * vectors[label] for label, w in objects.items()) / total))
+        person = _person_vector(evidence, space, people_weight)
+        parts.append((object_weight * best,
+                      sum(w * (person if label == "person" else space.coco[label]) for label, w in objects.items())
+                      / total))
     colours = [(name, float(share)) for name, share in evidence.get("colours", []) if name in space.colours]
     if colours and colour_weight > 0 and parts:  # colour qualifies things seen; alone it matches any frame
         total = sum(share for _, share in colours)
@@ -220,6 +228,16 @@ def keyframe_vector(evidence: dict, space: ClassSpace, *, top_k: int = 10, crops
     mixed = sum(w * v for w, v in parts) / weight - space.center
     norm = float(np.linalg.norm(mixed))
     return (mixed / norm).astype(np.float32) if norm > 1e-9 else None
+
+
+def _person_vector(evidence: dict, space: ClassSpace, people_weight: float) -> np.ndarray | None:
+    """COCO's "person", leaning by `people_weight` towards the phrase of how many were detected."""
+    person = space.coco.get("person")
+    people = sum(1 for label, _, _ in evidence.get("objects", []) if label == "person")
+    if person is None or not people or people_weight <= 0 or not space.people:
+        return person
+    lean = person + people_weight * space.people[people_bucket(people)]
+    return lean / np.linalg.norm(lean)
 
 
 def with_context(vectors: list[np.ndarray | None], weight: float) -> list[np.ndarray | None]:
