@@ -168,3 +168,27 @@ def test_shares_scale_whole_weights_floor_included() -> None:
     weights = confidence_weights({"keyword": 0.0, "dense": 1.0, "visual": 0.5}, shares={"keyword": 0.1, "dense": 0.1})
     assert weights == {"keyword": pytest.approx(0.1 * 0.2), "dense": pytest.approx(0.1),
                        "visual": pytest.approx(0.2 + 0.8 * 0.5)}
+
+
+def test_keyframe_text_stands_in_for_the_class_space_only_when_there_is_none() -> None:
+    """Two real two-keyframe indexes disagree: keyframe 1's text reads like the query, keyframe
+    2's class evidence matches it. With a class space the channel follows what is seen."""
+    import faiss
+    import numpy as np
+
+    from pipelines.retrieve.channels import visual_channel
+    from pipelines.store.indexes import Indexes, KeywordIndex, VectorIndex
+
+    def flat(vectors: dict[int, list[float]]) -> VectorIndex:
+        index = faiss.IndexIDMap(faiss.IndexFlatIP(2))
+        index.add_with_ids(np.array(list(vectors.values()), np.float32), np.array(list(vectors), np.int64))
+        return VectorIndex(index, packed_ids=False)
+
+    indexes = Indexes(version=None, dense=flat({1: [1, 0], 2: [0, 1]}), image=VectorIndex(None, packed_ids=False),
+                      clip=None, keyword=KeywordIndex(None), semantic=flat({1: [0, 1], 2: [1, 0]}))
+    query = np.array([1, 0], np.float32)
+    best = lambda rows: max(rows, key=lambda r: r.score).row_id  # noqa: E731
+    assert best(visual_channel(indexes, "a football match", query, 5, class_vector=query)) == 2
+    assert best(visual_channel(indexes, "a football match", query, 5)) == 1  # no class vector: keyframe text
+    stale = np.array([1, 0, 0], np.float32)  # a class space of another model: its index is not searched
+    assert best(visual_channel(indexes, "a football match", query, 5, class_vector=stale)) == 1
