@@ -103,35 +103,36 @@ def dense_channel(indexes: Indexes, query_vector: np.ndarray, depth: int,
 def visual_channel(indexes: Indexes, query: str, query_vector: np.ndarray, depth: int,
                    clip_text: Callable[[str], np.ndarray] | None = None, *,
                    class_vector: np.ndarray | None = None, background: Background | None = None,
-                   weigh_signals: bool = True) -> list[ScoredRow]:
+                   weigh_signals: bool = True, text_keyframes: frozenset[int] = frozenset()) -> list[ScoredRow]:
     """Keyframes whose objects, tags, on-screen text or class evidence match the query.
 
-    Signals: the keyframe text by keyword; the class space (`class_vector`), or without it the
-    keyframe text in the text space (`query_vector`); CLIP where configured. Each keyframe
-    takes its best signal. With `weigh_signals` (and a query background),
-    each signal first counts by its own confidence, as the channels do in fusion: keyframe
-    text that merely shares a word with the query does not outrank a clear class-space
-    match; the channel's confidence is its most confident signal's. `class_vector` is the
-    query in the class space's embedding (None: no class-space signal)."""
+    Signals: the keyframe text by keyword; the class space (`class_vector`); the keyframe text
+    in the text space (`query_vector`), beside the class space only for keyframes with words on
+    screen (`text_keyframes`); CLIP where configured. Each keyframe takes its best signal.
+    With `weigh_signals` (and a query background), each signal first counts by its own
+    confidence, as the channels do in fusion: keyframe text that merely shares a word with the
+    query does not outrank a clear class-space match; the channel's confidence is its most
+    confident signal's. `class_vector` is the query in the class space's embedding (None: no
+    class-space signal)."""
     keyword = [h for h in indexes.keyword.search(query, depth) if h.kind == "keyframe"]
     signals = [(_scored("visual", keyword, "max"), _keyword_confidence(keyword))]
+    text = [h for h in indexes.dense.search(query_vector, depth * 2) if h.kind == "keyframe"][:depth]
     semantic = indexes.semantic
     if class_vector is not None and semantic is not None and semantic.dim != class_vector.shape[0]:
         _warn_stale_class_index(semantic.dim, class_vector.shape[0])
         semantic = None
     if class_vector is not None and semantic is not None:
+        # Beside the class space, a keyframe's text in e5's space counts only for its words on screen: its
+        # objects and tags as text repeat the class evidence less well ("football helmet" for "a football
+        # match"; dev R@1 0.737 -> 0.789, R@5 0.947 -> 1.000), while slides carry facts the speech garbles.
+        text = [h for h in text if h.row_id in text_keyframes]
         hits = semantic.search(class_vector, depth)
         # What is seen counts at least as a signal that cannot judge itself: EmbeddingGemma's class-space
         # cosines stand out less evenly than e5's, and without this floor keyframe text sharing one word
         # ("football helmet") outranked the right video (dev R@1 0.579 -> 0.684; e5's figures unchanged).
         confidence = max(NEUTRAL, _vector_confidence(hits, background, centred=True))
         signals.append((_scored("visual", hits, "minmax"), confidence))
-    else:
-        # The keyframe's text (objects, tags, OCR) in the text space stands in for what is seen only without
-        # a class space: beside one it repeats the same evidence less well ("football helmet" for "a football
-        # match"; dev R@1 0.737 -> 0.789, R@5 0.947 -> 1.000 without it). Keyword still matches on-screen words.
-        text = [h for h in indexes.dense.search(query_vector, depth * 2) if h.kind == "keyframe"][:depth]
-        signals.append((_scored("visual", text, "minmax"), _vector_confidence(text, background)))
+    signals.append((_scored("visual", text, "minmax"), _vector_confidence(text, background)))
     if clip_text is not None and indexes.clip is not None:
         signals.append((_scored("visual", indexes.clip.search(clip_text(query), depth), "minmax"), NEUTRAL))
     signals = [(rows, conf) for rows, conf in signals if rows]

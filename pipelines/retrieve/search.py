@@ -118,6 +118,7 @@ class Retriever:
         self._indexes: Indexes | None = None
         self._sources: dict[int, Source] = {}
         self._rows: dict[tuple[str, int], object] = {}  # (kind, id) -> catalog row, for this index version
+        self._text_keyframes: frozenset[int] = frozenset()  # keyframes with words on screen, this version
         self._clip_text = None
 
     # -- resources ------------------------------------------------------------------
@@ -131,6 +132,7 @@ class Retriever:
                 self._indexes.close()
             self._indexes = open_indexes(self.settings)
             self._sources = {s.id: s for s in self._catalog.list_sources()}
+            self._text_keyframes = self._catalog.keyframes_with_text()
             self._rows.clear()
         return self._catalog, self._indexes
 
@@ -225,7 +227,8 @@ class Retriever:
         if query_vector is not None and "visual" in self.channels:
             rows += visual_channel(indexes, text, query_vector, depth, self._clip(),
                                    class_vector=class_vector, background=background,
-                                   weigh_signals=self.settings.fusion_confidence)
+                                   weigh_signals=self.settings.fusion_confidence,
+                                   text_keyframes=self._text_keyframes)
         if image is not None and "image" in self.channels:
             from pipelines.ingest.visual import image_embedding
 

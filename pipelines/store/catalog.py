@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -255,6 +256,12 @@ class Catalog:
         )
         return self._keyframe(rows[0]) if rows else None
 
+    def keyframes_with_text(self) -> frozenset[int]:
+        """Ids of the keyframes with words on screen: OCR that reads as at least two words, not
+        the stray letters and digits it finds in textures and on clothes ("AIM", "0000", "酒")."""
+        rows = self._query("SELECT id, ocr FROM keyframes WHERE TRIM(ocr) != ''", ())
+        return frozenset(r["id"] for r in rows if _word_count(r["ocr"]) >= 2)
+
     def _keyframe(self, r: sqlite3.Row) -> Keyframe:
         return Keyframe(
             id=r["id"], source_id=r["source_id"], t=r["t"], path=str(self.home / r["path"]),
@@ -370,3 +377,9 @@ def open_catalog(settings: Settings | None = None) -> Catalog:
     """The catalog of `settings.home` (created and migrated on first use)."""
     settings = settings or get_settings()
     return Catalog(settings.catalog_path, settings.home)
+
+
+def _word_count(text: str) -> int:
+    """Latin words of three letters or more, plus one for every two CJK characters."""
+    latin = len(re.findall(r"[A-Za-z]{3,}", text))
+    return latin + len(re.findall(r"[\u4e00-\u9fff]", text)) // 2

@@ -170,9 +170,10 @@ def test_shares_scale_whole_weights_floor_included() -> None:
                        "visual": pytest.approx(0.2 + 0.8 * 0.5)}
 
 
-def test_keyframe_text_stands_in_for_the_class_space_only_when_there_is_none() -> None:
+def test_beside_the_class_space_keyframe_text_counts_only_for_words_on_screen() -> None:
     """Two real two-keyframe indexes disagree: keyframe 1's text reads like the query, keyframe
-    2's class evidence matches it. With a class space the channel follows what is seen."""
+    2's class evidence matches it. With a class space the channel follows what is seen, unless
+    keyframe 1's text is words on screen (a slide), which the class space cannot read."""
     import faiss
     import numpy as np
 
@@ -189,6 +190,15 @@ def test_keyframe_text_stands_in_for_the_class_space_only_when_there_is_none() -
     query = np.array([1, 0], np.float32)
     best = lambda rows: max(rows, key=lambda r: r.score).row_id  # noqa: E731
     assert best(visual_channel(indexes, "a football match", query, 5, class_vector=query)) == 2
+    slide = visual_channel(indexes, "a football match", query, 5, class_vector=query, text_keyframes=frozenset({1}))
+    assert {r.row_id: r.score for r in slide}[1] == 1.0  # as sure as the class-space match
     assert best(visual_channel(indexes, "a football match", query, 5)) == 1  # no class vector: keyframe text
     stale = np.array([1, 0, 0], np.float32)  # a class space of another model: its index is not searched
     assert best(visual_channel(indexes, "a football match", query, 5, class_vector=stale)) == 1
+
+
+def test_words_on_screen_are_told_from_stray_ocr() -> None:
+    from pipelines.store.catalog import _word_count
+
+    assert [_word_count(t) for t in ("AIM", "0000", "酒", "10 ce en")] == [1, 0, 0, 0]
+    assert _word_count("A moth stuck in a relay") >= 2 and _word_count("古代钱币") == 2
