@@ -152,7 +152,13 @@ def test_confident_visual_channel_is_not_drowned_by_weak_text_hits() -> None:
 
 
 def test_text_share_follows_the_best_text_rows_lead_over_the_best_class_name() -> None:
-    from pipelines.retrieve.fusion import TEXT_MARGIN_HIGH, TEXT_MARGIN_LOW, TEXT_SHARE_FLOOR, Background, text_share
+    from pipelines.retrieve.fusion import (
+        TEXT_MARGIN_HIGH,
+        TEXT_MARGIN_LOW,
+        TEXT_SHARE_FLOOR,
+        Background,
+        text_share,
+    )
 
     background = Background(mean=0.78, std=0.02, centred_mean=0.0, centred_std=0.05, best=0.85)
     assert text_share(0.85 + TEXT_MARGIN_HIGH * 0.02, background) == pytest.approx(1.0)
