@@ -16,6 +16,7 @@ import argparse
 import bz2
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -115,11 +116,9 @@ MORE: tuple[Clip, ...] = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir")
+    parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
-    from pathlib import Path
-
-    labelled = build(Path(args.out_dir), clips=MORE, split=lambda _clip, _query: "dev")
+    labelled = build(args.out_dir, clips=MORE, split=lambda _clip, _query: "dev")
     print(f"{len(MORE)} clips, {len(DOCUMENTS)} documents, {len(labelled)} queries -> {args.out_dir}")
 
 
