@@ -94,11 +94,16 @@ def models_prepare(
             except (ModelUnavailable, KeyError, ValueError, OSError) as exc:
                 console.print(f"[red]failed[/] {role}: {exc}")
                 failed = True
-    if not roles and not failed:  # the class-name embeddings, so a first search does not build them
-        from models.class_space import load_class_space
+    if not roles and not failed:  # class-name embeddings and image map: a first search need not build them
+        from models.class_space import load_class_space, load_image_map
 
         with console.status("embedding the class names…"):
             console.print(f"[green]ready[/] class space: {load_class_space().fingerprint}")
+        with console.status("fitting the class space's image map…"):
+            image_map = load_image_map()
+            if image_map is not None:
+                console.print(f"[green]ready[/] class space image map: {image_map.matrix.shape[0]} → "
+                              f"{image_map.matrix.shape[1]} dimensions")
         _prepare_engine_weights()
     if failed:
         raise typer.Exit(1)

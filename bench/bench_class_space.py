@@ -15,6 +15,9 @@ in-process from the class evidence in each catalog under every variant:
 - the COCO detections' weight against the ImageNet probability mass: 0, 1, 2, 4;
 - the colour terms' weight (`class_space_colour_weight`): 0, 0.25, 0.5, 1, 2;
 - query centring: the query taken off the class centroid too, or left as embedded;
+- the image half's weight (`class_space_image_weight`): 0 (ConSE alone), 0.5, 1, 2: the
+  query mapped into the tagger's embedding space against each keyframe's stored embedding,
+  summed with the ConSE cosine (`models/class_space/image_map.py`);
 - scene words: a general scene vocabulary (Places365-style indoor/outdoor categories,
   `SCENES` below) inferred from each keyframe's class mix by a fixed rule (centred cosine
   with each scene word, softmax at temperature 0.05 over the best three) and mixed in at
@@ -64,16 +67,21 @@ class Variant:
     colour_weight: float = 0.0
     view_max_share: float = 0.5
     people_weight: float = 0.5
+    image_weight: float = 1.0
 
     def label(self) -> str:
         return (f"crops={'on' if self.crops else 'off'} context={self.context} top_k={self.top_k} "
                 f"centre_query={'on' if self.centre_query else 'off'} scene_words={self.scene_words} "
                 f"object_weight={self.object_weight} colour_weight={self.colour_weight} "
-                f"view_max_share={self.view_max_share} people_weight={self.people_weight}")
+                f"view_max_share={self.view_max_share} people_weight={self.people_weight} "
+                f"image_weight={self.image_weight}")
 
 
 VARIANTS = [
     Variant(),  # the shipped defaults
+    Variant(image_weight=0.0),
+    Variant(image_weight=0.5),
+    Variant(image_weight=2.0),
     Variant(crops=False),
     Variant(view_max_share=0.0),
     Variant(view_max_share=0.25),
@@ -140,8 +148,10 @@ def load_base(home: str, queries: str, kind: str | None):
 
 
 def score(base, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> dict[str, float]:
+    from models.class_space import ImageMap, load_image_map
     from models.text_embedding import embed_class_query
 
+    image_map = ImageMap(load_image_map().matrix, variant.image_weight) if variant.image_weight > 0 else None
     rows, names, labelled = base
     by_source: dict[int, list] = {}
     for row in rows:
@@ -149,17 +159,18 @@ def score(base, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> dict
     owners, vectors = [], []
     for source_id, source_rows in by_source.items():
         found = [with_scenes(_current(r.evidence, space), space, scenes, variant) for r in source_rows]
-        for vector in with_context(found, variant.context):
+        for row, vector in zip(source_rows, with_context(found, variant.context), strict=True):
             if vector is not None:
                 owners.append(source_id)
-                vectors.append(vector)
+                vectors.append(vector if image_map is None else image_map.keyframe(vector, row.image_embedding))
     matrix = np.stack(vectors)
     r1 = r5 = 0
     for q in labelled:
         query = np.array(embed_class_query(q["query"]))
         if variant.centre_query:
             query = query - space.center
-        scores = matrix @ (query / np.linalg.norm(query))
+        query = query / np.linalg.norm(query)
+        scores = matrix @ (query if image_map is None else image_map.query(query))
         best: dict[int, float] = {}
         for owner, s in zip(owners, scores, strict=True):
             best[owner] = max(best.get(owner, -1.0), float(s))

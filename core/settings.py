@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     class_space_people_weight: float = Field(0.5, ge=0, description="How far a keyframe's COCO \"person\" vector "
                                              "leans towards the phrase of how many people were detected (\"two "
                                              "people\", \"a crowd\"); 0: not at all.")
+    class_space_image_weight: float = Field(1.0, ge=0, description="Weight of the class space's image half: the "
+                                            "query mapped into the tagger's image-embedding space and scored "
+                                            "against each keyframe's embedding, summed with the ConSE half "
+                                            "(models/class_space/image_map.py; 0: ConSE alone).")
     class_space_source_context: float = Field(0.0, ge=0, description="Weight of the mean class-space vector of all "
                                               "the source's keyframes added to each keyframe's vector (0: none; 0.5 "
                                               "measured no better on the development queries, see "

@@ -45,6 +45,7 @@ DETECTOR_GRAPH_CONFIG = "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"  # beside the .
 DETECTOR_INPUT = 300
 TAGGER_LABELS = "efficientnet_labels.txt"
 EMBEDDING_TENSOR = "efficientnet-lite3/model/head/Squeeze1"
+CLASSIFIER_TENSOR = "efficientnet-lite3/model/head/dense/MatMul"  # (1000, 1280) int8: the embedding -> logits layer
 EMBEDDING_DIM = 1280
 
 
@@ -106,6 +107,15 @@ class ImageTagger:
         probs = (probs.astype(np.float32) - self._out_zero) * self._out_scale
         vector = (pooled.astype(np.float32) - self._emb_zero) * self._emb_scale
         return probs, vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+    def class_weights(self) -> np.ndarray:
+        """(1000, 1280) float32: the classifier's weights, one row per ImageNet class over the
+        pooled embedding (dequantised; a class's logit is its row times the unnormalised embedding)."""
+        detail = next(d for d in self._interpreter.get_tensor_details() if d["name"] == CLASSIFIER_TENSOR)
+        scale, zero = detail["quantization"]
+        with self._lock:
+            weights = self._interpreter.get_tensor(detail["index"])
+        return (weights.astype(np.float32) - zero) * scale
 
     def tags(self, probs: np.ndarray, *, min_score: float = 0.1, limit: int = 5) -> list[Tag]:
         order = np.argsort(-probs)[:limit]

@@ -148,8 +148,9 @@ def visual_channel(indexes: Indexes, query: str, query_vector: np.ndarray, depth
 
 @lru_cache(maxsize=4)
 def _warn_stale_class_index(index_dim: int, model_dim: int) -> None:
-    log.warning("the class-space index holds %d-d vectors but the class space's model gives %d-d ones (the "
-                "model changed): keyframes are matched by their text alone until `argus reindex`", index_dim, model_dim)
+    log.warning("the class-space index holds %d-d vectors but the class space gives %d-d ones (its model or "
+                "class_space_image_weight changed): keyframes are matched by their text alone until `argus reindex`",
+                index_dim, model_dim)
 
 
 def image_channel(indexes: Indexes, image_vector: np.ndarray, depth: int) -> list[ScoredRow]:
@@ -164,15 +165,19 @@ def query_background(query_vector: np.ndarray, class_vector: np.ndarray | None =
     (None without the class names). Raw: in the text-embedding space, where text rows are
     scored; centred: in the class space, as the query meets the (centred) keyframe vectors
     there (`class_vector`; without it, the text space's)."""
-    from models.class_space import load_class_space
+    from models.class_space import load_class_space, load_image_map
     from models.registry import ModelUnavailable
 
     try:
         text_space = load_class_space(settings, model="text")
         space = load_class_space(settings) if class_vector is not None else text_space
+        image_map = load_image_map(settings) if class_vector is not None else None
     except ModelUnavailable:
         return None
     raw = text_space.all_classes @ query_vector
-    centred = space.all_centred @ (class_vector if class_vector is not None else query_vector)
+    names = space.all_centred
+    if image_map is not None and class_vector.shape[0] == image_map.dim:  # the joined class space
+        names = image_map.names
+    centred = names @ (class_vector if class_vector is not None else query_vector)
     return Background(float(raw.mean()), float(raw.std()), float(centred.mean()), float(centred.std()),
                       float(raw.max()))

@@ -200,11 +200,14 @@ class Retriever:
             return None
         if self._indexes is not None and self._indexes.semantic is None:  # a base without keyframes
             return None
+        from models.class_space import load_image_map
         from models.registry import ModelUnavailable
         from models.text_embedding import embed_class_query
 
         try:
-            return embed_class_query(text, self.settings)
+            vector = embed_class_query(text, self.settings)
+            image_map = load_image_map(self.settings)
+            return vector if image_map is None else image_map.query(vector)
         except ModelUnavailable:
             return None
 

@@ -148,3 +148,33 @@ def test_names_data_covers_coco_and_changes_the_fingerprint() -> None:
     texts = coco_texts(["person", "cat"])
     changed = [texts[0], ClassText("coco:cat", "cat", "猫咪")]
     assert fingerprint(texts, "e5") != fingerprint(changed, "e5") != fingerprint(texts, "other model")
+
+
+def test_ridge_map_recovers_a_linear_map_and_shrinks_with_its_penalty() -> None:
+    from models.class_space.image_map import ridge_map
+
+    rng = np.random.default_rng(0)
+    text, true_map = rng.normal(size=(200, 6)), rng.normal(size=(6, 4))
+    targets = text @ true_map
+    assert np.allclose(ridge_map(text, targets, penalty=1e-9), true_map, atol=1e-4)
+    assert np.linalg.norm(ridge_map(text, targets, penalty=100.0)) < np.linalg.norm(true_map)
+
+
+def test_joined_vectors_score_the_weighted_sum_of_both_halves() -> None:
+    """One inner product of a joined query and keyframe is (cos_text + w cos_image) / (1 + w)."""
+    from models.class_space.image_map import ImageMap
+
+    rng = np.random.default_rng(1)
+    unit = lambda n: (v := rng.normal(size=n).astype(np.float32)) / np.linalg.norm(v)  # noqa: E731
+    image_map = ImageMap(matrix=rng.normal(size=(5, 7)).astype(np.float32), weight=2.0)
+    query, keyframe, embedding = unit(5), unit(5), unit(7)
+    joined_query, joined_keyframe = image_map.query(query), image_map.keyframe(keyframe, embedding)
+    assert joined_query.shape == (image_map.dim,) and np.isclose(np.linalg.norm(joined_query), 1, atol=1e-6)
+    direction = image_map.image_direction(query)
+    expected = (query @ keyframe + 2.0 * direction @ embedding) / 3.0
+    assert np.isclose(joined_query @ joined_keyframe, expected, atol=1e-6)
+    # a keyframe without an image embedding keeps its text half alone
+    assert np.isclose(joined_query @ image_map.keyframe(keyframe, None), query @ keyframe / 3.0, atol=1e-6)
+    # the class names as keyframes of the joined space: each name's centred vector beside its own direction
+    rows = image_map.background(np.stack([keyframe]), np.stack([query]))
+    assert np.isclose((rows @ joined_query)[0], (keyframe @ query + 2.0) / 3.0, atol=1e-6)

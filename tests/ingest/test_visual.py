@@ -161,6 +161,27 @@ def test_class_space_puts_english_and_chinese_queries_near_the_right_keyframe() 
         assert max(scores, key=scores.get) == expected, (query, scores)
 
 
+def test_the_image_map_carries_queries_to_their_classes_and_photographs() -> None:
+    """The class space's image half on the shipped tagger: a query mapped into the tagger's
+    embedding space lies nearest its own classes' weight rows and the right photograph's embedding."""
+    from models.class_space import load_image_map
+    from models.text_embedding import embed_class_query
+    from models.vision import load_tagger
+
+    image_map = load_image_map()
+    assert image_map is not None and image_map.matrix.shape[1] == 1280
+    weights = load_tagger().class_weights()
+    assert weights.shape == (1000, 1280)
+    prototypes = weights / np.linalg.norm(weights, axis=1, keepdims=True)
+    cat = image_map.image_direction(embed_class_query("a tabby cat"))
+    assert set(np.argsort(-(prototypes @ cat))[:5].tolist()) & {281, 282, 283, 284, 285}  # the cat classes
+    embeddings = {name: image_embedding(photo(name, 480, 360)) for name in ("chelsea", "coffee", "motorcycle")}
+    for query, expected in [("a cat", "chelsea"), ("一杯咖啡", "coffee"), ("a red motorbike", "motorcycle")]:
+        direction = image_map.image_direction(embed_class_query(query))
+        scores = {name: float(e @ direction) for name, e in embeddings.items()}
+        assert max(scores, key=scores.get) == expected, (query, scores)
+
+
 def test_a_frame_of_two_people_answers_two_people() -> None:
     """The astronaut photo once, and twice side by side (mirrored): the detector counts the people,
     and the class-space vector leans towards "two people" only for the second."""

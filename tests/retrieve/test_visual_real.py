@@ -45,6 +45,7 @@ def test_every_keyframe_has_a_class_space_vector(base: Settings) -> None:
     indexes = open_indexes(base)
     try:
         assert indexes.semantic is not None and len(indexes.semantic) == len(indexes.image) > 0
+        assert indexes.semantic.dim == 768 + 1280  # EmbeddingGemma's ConSE half joined with the image half
         assert indexes.semantic.owners is not None and len(indexes.semantic.owners) == len(indexes.semantic)
     finally:
         indexes.close()
@@ -78,8 +79,9 @@ def test_a_question_about_the_licence_still_finds_the_licence(base: Settings) ->
 def test_a_change_of_the_class_space_model_is_caught_up(base: Settings, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    """A base indexed in e5's class space, searched and extended under EmbeddingGemma's: searching
-    warns and falls back to keyframe text; the next ingest rebuilds the class-space index whole."""
+    """A base indexed in e5's class space without the image half, searched and extended under
+    EmbeddingGemma's with it: searching warns and falls back to keyframe text; the next ingest
+    rebuilds the class-space index whole."""
     import shutil
 
     from pipelines.ingest.maintenance import reindex
@@ -88,6 +90,7 @@ def test_a_change_of_the_class_space_model_is_caught_up(base: Settings, tmp_path
     shutil.copytree(base.home, home)
     monkeypatch.setenv("ARGUS_HOME", str(home))
     monkeypatch.setenv("ARGUS_CLASS_SPACE_MODEL", "text_embedding")
+    monkeypatch.setenv("ARGUS_CLASS_SPACE_IMAGE_WEIGHT", "0")
     get_settings.cache_clear()
     reindex()
     indexes = open_indexes(get_settings())
@@ -95,6 +98,7 @@ def test_a_change_of_the_class_space_model_is_caught_up(base: Settings, tmp_path
     indexes.close()
 
     monkeypatch.setenv("ARGUS_CLASS_SPACE_MODEL", "embeddinggemma")
+    monkeypatch.delenv("ARGUS_CLASS_SPACE_IMAGE_WEIGHT")
     get_settings.cache_clear()
     retriever = Retriever(get_settings())
     try:
@@ -109,7 +113,7 @@ def test_a_change_of_the_class_space_model_is_caught_up(base: Settings, tmp_path
     assert ingest([more], progress=False).ok
     indexes = open_indexes(get_settings())
     try:
-        assert indexes.semantic.dim == 768 and len(indexes.semantic) == len(indexes.image)
+        assert indexes.semantic.dim == 768 + 1280 and len(indexes.semantic) == len(indexes.image)
     finally:
         indexes.close()
     retriever = Retriever(get_settings())
