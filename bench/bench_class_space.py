@@ -151,7 +151,8 @@ def score(base, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> dict
     from models.class_space import ImageMap, load_image_map
     from models.text_embedding import embed_class_query
 
-    image_map = ImageMap(load_image_map().matrix, variant.image_weight) if variant.image_weight > 0 else None
+    fitted = load_image_map(get_settings().model_copy(update={"class_space_image_weight": 1.0}))  # any weight > 0
+    image_map = ImageMap(fitted.matrix, variant.image_weight) if variant.image_weight > 0 else None
     rows, names, labelled = base
     by_source: dict[int, list] = {}
     for row in rows:
@@ -166,11 +167,10 @@ def score(base, space: ClassSpace, scenes: np.ndarray, variant: Variant) -> dict
     matrix = np.stack(vectors)
     r1 = r5 = 0
     for q in labelled:
-        query = np.array(embed_class_query(q["query"]))
-        if variant.centre_query:
-            query = query - space.center
+        raw = np.array(embed_class_query(q["query"]))
+        query = raw - space.center if variant.centre_query else raw  # the ConSE half's query only
         query = query / np.linalg.norm(query)
-        scores = matrix @ (query if image_map is None else image_map.query(query))
+        scores = matrix @ (query if image_map is None else image_map.join(query, image_map.image_direction(raw)))
         best: dict[int, float] = {}
         for owner, s in zip(owners, scores, strict=True):
             best[owner] = max(best.get(owner, -1.0), float(s))

@@ -17,7 +17,8 @@ more often than either alone; taking the better of the two did not help (measure
 docs/eval/retrieval/real_footage.md).
 
 The map is fitted once per class space and tagger (a 768 x 768 solve, well under a second)
-and cached beside the class vectors (`<models>/class_space/<fingerprint>.image-map.npy`).
+and cached beside the class vectors (`<models>/class_space/<key>.image-map.npy`, the key a
+hash of the class space's fingerprint, the tagger file, the penalty and `MAP_VERSION`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 from core.settings import Settings, get_settings
 
 RIDGE = 1.0  # the regression's penalty; 0.3 and 3 scored within a query of it on the development sets
+MAP_VERSION = 1  # part of the cache key: raise it when the fit itself changes (targets, tensor)
 
 
 @dataclass(frozen=True)
@@ -52,19 +54,23 @@ class ImageMap:
 
     def query(self, class_vector: np.ndarray) -> np.ndarray:
         """A query's joined vector from its class-space text vector."""
-        return self._join(class_vector, self.image_direction(class_vector))
+        return self.join(class_vector, self.image_direction(class_vector))
 
     def keyframe(self, class_vector: np.ndarray, image_embedding: np.ndarray | None) -> np.ndarray:
-        """A keyframe's joined vector; one without an image embedding has a zero image half."""
-        image = np.zeros(self.matrix.shape[1], np.float32) if image_embedding is None else _normalise(image_embedding)
-        return self._join(class_vector, image)
+        """A keyframe's joined vector. One without a tagger embedding (none stored, or another
+        size) gets a zero image half: it then scores its ConSE cosine alone, divided by 1 + w."""
+        size = self.matrix.shape[1]
+        if image_embedding is None or np.asarray(image_embedding).shape != (size,):
+            return self.join(class_vector, np.zeros(size, np.float32))
+        return self.join(class_vector, _normalise(image_embedding))
 
     def background(self, centred: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """The class names as keyframes of the joined space (a query's background, `query_background`):
         each name's centred ConSE vector beside where its own text points among images."""
-        return self._join(centred, self.image_direction(raw))
+        return self.join(centred, self.image_direction(raw))
 
-    def _join(self, text: np.ndarray, image: np.ndarray) -> np.ndarray:
+    def join(self, text: np.ndarray, image: np.ndarray) -> np.ndarray:
+        """`[text, sqrt(w) image] / sqrt(1 + w)` (unit halves, or rows of them)."""
         root = math.sqrt(self.weight)
         joined = np.concatenate([np.asarray(text, np.float32), root * np.asarray(image, np.float32)], axis=-1)
         return (joined / math.sqrt(1 + self.weight)).astype(np.float32)
@@ -84,7 +90,8 @@ def load_image_map(settings: Settings | None = None) -> ImageMap | None:
         return None
     space = load_class_space(settings)
     tagger = _tagger_file()
-    key = hashlib.sha256(f"{space.fingerprint}\t{tagger.name}\t{tagger.stat().st_size}\t{RIDGE}".encode()).hexdigest()
+    identity = f"{space.fingerprint}\t{tagger.name}\t{tagger.stat().st_size}\t{RIDGE}\t{MAP_VERSION}"
+    key = hashlib.sha256(identity.encode()).hexdigest()
     with _lock:
         if (key, settings.class_space_image_weight) not in _loaded:
             matrix = _cached_map(settings.model_cache / "class_space" / f"{key[:16]}.image-map.npy", space.imagenet)

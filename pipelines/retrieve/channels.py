@@ -148,8 +148,8 @@ def visual_channel(indexes: Indexes, query: str, query_vector: np.ndarray, depth
 
 @lru_cache(maxsize=4)
 def _warn_stale_class_index(index_dim: int, model_dim: int) -> None:
-    log.warning("the class-space index holds %d-d vectors but the class space gives %d-d ones (its model or "
-                "class_space_image_weight changed): keyframes are matched by their text alone until `argus reindex`",
+    log.warning("the class-space index holds %d-d vectors but the class space gives %d-d ones (its model changed, "
+                "or the image half was turned on or off): keyframes are matched by their text alone until `argus reindex`",
                 index_dim, model_dim)
 
 

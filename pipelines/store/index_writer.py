@@ -154,8 +154,8 @@ class IndexWriter:
         changed (other dimensions), the whole class-space index is rebuilt here instead of failing."""
         state = self._vectors["semantic"]
         if vectors and state.index is not None and state.index.d != len(vectors[0]):
-            log.warning("the class space's model or image half changed (%d -> %d dimensions): rebuilding "
-                        "the class-space vectors of %d indexed sources",
+            log.warning("the class space's model changed or its image half was turned on or off "
+                        "(%d -> %d dimensions): rebuilding the class-space vectors of %d indexed sources",
                         state.index.d, len(vectors[0]), len(self._source_ids))
             state = self._vectors["semantic"] = _VectorState(removed=True)  # removed: the HNSW copy is rebuilt
             for other in sorted(self._source_ids - {source_id}):

@@ -173,8 +173,9 @@ def test_joined_vectors_score_the_weighted_sum_of_both_halves() -> None:
     direction = image_map.image_direction(query)
     expected = (query @ keyframe + 2.0 * direction @ embedding) / 3.0
     assert np.isclose(joined_query @ joined_keyframe, expected, atol=1e-6)
-    # a keyframe without an image embedding keeps its text half alone
-    assert np.isclose(joined_query @ image_map.keyframe(keyframe, None), query @ keyframe / 3.0, atol=1e-6)
+    # a keyframe without a tagger embedding (none, or another size) keeps its text half alone
+    for missing in (None, unit(4)):
+        assert np.isclose(joined_query @ image_map.keyframe(keyframe, missing), query @ keyframe / 3.0, atol=1e-6)
     # the class names as keyframes of the joined space: each name's centred vector beside its own direction
     rows = image_map.background(np.stack([keyframe]), np.stack([query]))
     assert np.isclose((rows @ joined_query)[0], (keyframe @ query + 2.0) / 3.0, atol=1e-6)
