@@ -27,7 +27,7 @@ import hashlib
 import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,7 @@ class ImageMap:
 
 
 _lock = threading.Lock()
-_loaded: dict[tuple[str, float], ImageMap] = {}
+_loaded: dict[tuple[str, str, float], ImageMap] = {}  # (model cache, class space, weight): one per process
 
 
 def load_image_map(settings: Settings | None = None) -> ImageMap | None:
@@ -89,16 +89,16 @@ def load_image_map(settings: Settings | None = None) -> ImageMap | None:
     if settings.class_space_image_weight <= 0:
         return None
     space = load_class_space(settings)
-    tagger = _tagger_file()
-    identity = f"{space.fingerprint}\t{tagger.name}\t{tagger.stat().st_size}\t{RIDGE}\t{MAP_VERSION}"
-    key = hashlib.sha256(identity.encode()).hexdigest()
-    with _lock:
-        if (key, settings.class_space_image_weight) not in _loaded:
-            matrix = _cached_map(settings.model_cache / "class_space" / f"{key[:16]}.image-map.npy", space.imagenet)
+    loaded = (str(settings.model_cache), space.fingerprint, settings.class_space_image_weight)
+    with _lock:  # every search asks twice: the tagger file is looked up only on the first
+        if loaded not in _loaded:
+            tagger = _tagger_file()
+            identity = f"{space.fingerprint}\t{tagger.name}\t{tagger.stat().st_size}\t{RIDGE}\t{MAP_VERSION}"
+            key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+            matrix = _cached_map(settings.model_cache / "class_space" / f"{key}.image-map.npy", space.imagenet)
             image_map = ImageMap(matrix, settings.class_space_image_weight)
-            names = image_map.background(space.all_centred, space.all_classes)
-            _loaded[key, settings.class_space_image_weight] = ImageMap(matrix, image_map.weight, names)
-        return _loaded[key, settings.class_space_image_weight]
+            _loaded[loaded] = replace(image_map, names=image_map.background(space.all_centred, space.all_classes))
+        return _loaded[loaded]
 
 
 def ridge_map(text: np.ndarray, targets: np.ndarray, penalty: float = RIDGE) -> np.ndarray:

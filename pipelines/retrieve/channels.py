@@ -175,9 +175,7 @@ def query_background(query_vector: np.ndarray, class_vector: np.ndarray | None =
     except ModelUnavailable:
         return None
     raw = text_space.all_classes @ query_vector
-    names = space.all_centred
-    if image_map is not None and class_vector.shape[0] == image_map.dim:  # the joined class space
-        names = image_map.names
+    names = space.all_centred if image_map is None else image_map.names  # the joined class space's names
     centred = names @ (class_vector if class_vector is not None else query_vector)
     return Background(float(raw.mean()), float(raw.std()), float(centred.mean()), float(centred.std()),
                       float(raw.max()))
